@@ -1,0 +1,221 @@
+"""Names of model quantities: which are allowed, and how each is typeset.
+
+A name is a plain identifier (``sigma1``, ``net_h1``, ``x_hat``, ``E_total``) so that it can be a
+variable in generated code; the typesetting reads it the way a lecture writes it:
+
+====================  ==================  =========
+name                  LaTeX               text
+====================  ==================  =========
+``sigma1``            ``\\sigma_{1}``       σ₁
+``W1``                ``W_{1}``            W₁
+``x_hat``             ``\\hat{x}``          x̂
+``net_h1``            ``net_{h1}``         netₕ₁
+``E_total``           ``E_{total}``        Eₜₒₜₐₗ
+====================  ==================  =========
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import unicodedata
+from functools import lru_cache
+
+from .errors import SymgradError
+
+# Names the generated code uses for itself inside its functions.
+RESERVED = frozenset({"np", "torch", "device", "dtype"})
+
+GREEK = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "varepsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "vartheta",
+    "iota",
+    "kappa",
+    "mu",
+    "nu",
+    "xi",
+    "omicron",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "varphi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Pi",
+    "Sigma",
+    "Upsilon",
+    "Phi",
+    "Psi",
+    "Omega",
+]
+_GREEK_UNICODE = dict(
+    zip(
+        GREEK,
+        [
+            "α",
+            "β",
+            "γ",
+            "δ",
+            "ϵ",
+            "ε",
+            "ζ",
+            "η",
+            "θ",
+            "ϑ",
+            "ι",
+            "κ",
+            "μ",
+            "ν",
+            "ξ",
+            "ο",
+            "π",
+            "ρ",
+            "σ",
+            "τ",
+            "υ",
+            "ϕ",
+            "φ",
+            "χ",
+            "ψ",
+            "ω",
+            "Γ",
+            "Δ",
+            "Θ",
+            "Λ",
+            "Ξ",
+            "Π",
+            "Σ",
+            "Υ",
+            "Φ",
+            "Ψ",
+            "Ω",
+        ],
+        strict=True,
+    )
+)
+_GREEK_LATEX = {g: ("o" if g == "omicron" else "\\" + g) for g in GREEK}
+
+# Accents written as a suffix: ``x_hat`` is x with a hat.
+_ACCENTS_LATEX = {
+    "hat": r"\hat",
+    "bar": r"\bar",
+    "tilde": r"\tilde",
+    "dot": r"\dot",
+    "ddot": r"\ddot",
+    "vec": r"\vec",
+    "check": r"\check",
+}
+_ACCENTS_UNICODE = {
+    "hat": "\u0302",
+    "bar": "\u0304",
+    "tilde": "\u0303",
+    "dot": "\u0307",
+    "ddot": "\u0308",
+    "vec": "\u20d7",
+    "check": "\u030c",
+}
+_SUBSCRIPT = dict(
+    zip(
+        "0123456789aehijklmnoprstuvxβγρφχ+-=()",
+        "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ₊₋₌₍₎",
+        strict=True,
+    )
+)
+_TRAILING_DIGITS = re.compile(r"^(.*?[A-Za-z])(\d+)$")
+
+
+def check_name(name: object, what: str, where: str | None = None) -> str:
+    """Return ``name`` if it can name a model quantity, else raise a one-line SymgradError."""
+    if not isinstance(name, str):
+        raise SymgradError(f"a {what} name must be a string, got {name!r}", where)
+    problem = None
+    if not name:
+        problem = "is empty"
+    elif not name.isascii() or not name.isidentifier():
+        problem = "is not an identifier (use ASCII letters, digits and underscores)"
+    elif keyword.iskeyword(name):
+        problem = "is a Python keyword"
+    elif name.startswith("_") or name.endswith("_") or "__" in name:
+        problem = "has a leading, trailing or doubled underscore"
+    elif name in RESERVED:
+        problem = "is reserved for the generated code"
+    if problem:
+        raise SymgradError(f"{what} name {name!r} {problem}", where)
+    return name
+
+
+@lru_cache(maxsize=4096)
+def _parts(name: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """Split a name into (base, accents, subscripts)."""
+    base, *rest = name.split("_")
+    subscripts: list[str] = []
+    match = _TRAILING_DIGITS.match(base)
+    if match and match.group(1) not in ("", "_"):
+        base, digits = match.groups()
+        subscripts.append(digits)
+    accents = tuple(part for part in rest if part in _ACCENTS_LATEX)
+    subscripts.extend(part for part in rest if part not in _ACCENTS_LATEX)
+    return base, accents, tuple(subscripts)
+
+
+def _latex_word(word: str) -> str:
+    if word in _GREEK_LATEX:
+        return _GREEK_LATEX[word]
+    match = _TRAILING_DIGITS.match(word)
+    if match and match.group(1) in _GREEK_LATEX:  # a subscript such as ``alpha2``
+        return _GREEK_LATEX[match.group(1)] + " " + match.group(2)
+    return word
+
+
+def latex_name(name: str) -> str:
+    """``sigma1`` → ``\\sigma_{1}``, ``x_hat`` → ``\\hat{x}``, ``net_h1`` → ``net_{h1}``."""
+    base, accents, subscripts = _parts(name)
+    out = _latex_word(base)
+    for accent in accents:
+        out = f"{_ACCENTS_LATEX[accent]}{{{out}}}"
+    if subscripts:
+        out += "_{" + ",".join(_latex_word(s) for s in subscripts) + "}"
+    return out
+
+
+def _unicode_word(word: str) -> str:
+    return _GREEK_UNICODE.get(word, word)
+
+
+def _subscript(text: str) -> str:
+    if all(ch in _SUBSCRIPT for ch in text):
+        return "".join(_SUBSCRIPT[ch] for ch in text)
+    return "_" + text
+
+
+def text_name(name: str) -> str:
+    """``sigma1`` → ``σ₁``, ``x_hat`` → ``x̂``, ``E_total`` → ``Eₜₒₜₐₗ``."""
+    base, accents, subscripts = _parts(name)
+    out = _unicode_word(base)
+    for accent in accents:
+        out += _ACCENTS_UNICODE[accent]
+    for sub in subscripts:
+        match = _TRAILING_DIGITS.match(sub)
+        if sub in _GREEK_UNICODE:
+            sub = _GREEK_UNICODE[sub]
+        elif match and match.group(1) in _GREEK_UNICODE:
+            sub = _GREEK_UNICODE[match.group(1)] + match.group(2)
+        out += _subscript(sub)
+    return unicodedata.normalize("NFC", out)  # y + combining hat → ŷ
