@@ -1,0 +1,125 @@
+"""Code generation: a Derivation becomes a NumPy or PyTorch function and its source."""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import linecache
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..derivation import Derivation
+from ..errors import SymgradError
+from .emit import BACKENDS, emit_module
+
+__all__ = ["BACKENDS", "CompiledGradient", "Trace", "compile", "emit_module"]
+
+_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One evaluation with every named quantity: node values, local gradients and adjoints
+    (of one sample's loss), keyed by their names in the generated code (``z1``,
+    ``dsigma3_dz3``, ``dL_dz3``)."""
+
+    loss: Any
+    gradients: dict[str, Any]
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CompiledGradient:
+    """``loss_and_grad(**values) -> (loss, {name: gradient})`` generated for one backend.
+
+    ``source`` is the standalone module; ``function`` and ``forward`` are its two functions,
+    callable positionally in ``arguments`` order for the least overhead.
+    """
+
+    derivation: Derivation
+    backend: str
+    reduction: str
+    source: str
+    function: Callable = field(repr=False)
+    forward_function: Callable = field(repr=False)
+    trace_function: Callable = field(repr=False)
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        return self.derivation.arguments
+
+    @property
+    def wrt(self) -> tuple[str, ...]:
+        return self.derivation.wrt
+
+    def __call__(self, **values):
+        return self.function(**self._arguments(values))
+
+    def forward(self, **values):
+        """The reduced loss alone."""
+        return self.forward_function(**self._arguments(values))
+
+    def trace(self, **values) -> Trace:
+        loss, gradients, named = self.trace_function(**self._arguments(values))
+        return Trace(loss, gradients, named)
+
+    def _arguments(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The values the function takes; a declared variable the loss does not read is
+        accepted and left out, anything else is an error."""
+        options = {"device", "dtype"} if self.backend == "torch" else set()
+        declared = {v.name for v in self.derivation.variables}
+        unknown = [name for name in values if name not in declared and name not in options]
+        if unknown:
+            raise SymgradError(
+                f"{unknown[0]!r} is not an input or parameter of {self.derivation.model!r} "
+                f"(its gradient takes {', '.join(self.arguments)})"
+            )
+        missing = [name for name in self.arguments if name not in values]
+        if missing:
+            raise SymgradError(
+                f"no value for {', '.join(map(repr, missing))}, needed by the gradient of "
+                f"{self.derivation.model!r}"
+            )
+        return {k: v for k, v in values.items() if k in self.arguments or k in options}
+
+
+def compile(
+    derivation: Derivation, backend: str = "numpy", *, reduction: str | None = None
+) -> CompiledGradient:
+    """Generate ``loss_and_grad`` for ``backend`` ("numpy" or "torch").
+
+    ``reduction`` ("mean" or "sum") overrides the model's loss reduction over a batch.
+    """
+    if backend == "torch":
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise SymgradError(
+                "the torch backend needs PyTorch; install it with pip install 'symgrad[torch]'"
+            ) from None
+    reduction = reduction or derivation.reduction
+    source = emit_module(derivation, backend, reduction=reduction)
+    namespace = _load(source, f"{derivation.model}.{backend}")
+    traced = _load(
+        emit_module(derivation, backend, reduction=reduction, trace=True),
+        f"{derivation.model}.{backend}.trace",
+    )
+    return CompiledGradient(
+        derivation=derivation,
+        backend=backend,
+        reduction=reduction,
+        source=source,
+        function=namespace["loss_and_grad"],
+        forward_function=namespace["forward"],
+        trace_function=traced["trace"],
+    )
+
+
+def _load(source: str, label: str) -> dict[str, Any]:
+    """Execute generated source under a file name that tracebacks can show."""
+    filename = f"<symgrad-{next(_counter)}:{label}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict[str, Any] = {"__name__": f"symgrad_generated_{label}"}
+    exec(builtins.compile(source, filename, "exec"), namespace)
+    return namespace

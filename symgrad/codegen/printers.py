@@ -1,0 +1,167 @@
+"""Code printers: one per target, over the same SymPy expressions.
+
+Both print arithmetic as Python and every function by its row in the rule table; a target's
+quirks (Torch wanting tensors where NumPy takes floats) live in its own printer and helpers.
+Anything outside arithmetic and the table is refused, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+import sympy
+from sympy.core.function import Application
+from sympy.printing.str import StrPrinter
+
+from ..errors import SymgradError
+from ..rules import RULES_BY_NAME, rule_for, spell
+
+_HELPER_CALL = re.compile(r"\b(_[a-z_]+)\(")
+
+
+class CodePrinter(StrPrinter):
+    """Python arithmetic, functions spelled from the rule table's ``target`` column."""
+
+    target = ""  # the Rule attribute holding this target's spellings
+    language = ""  # how the target is called in messages
+    helper_sources: ClassVar[dict[str, str]] = {}
+
+    _allowed = (sympy.Symbol, sympy.Number, sympy.NumberSymbol, sympy.Add, sympy.Mul, sympy.Pow)
+
+    def __init__(self):
+        super().__init__()
+        self.helpers: set[str] = set()
+
+    def _print(self, expr, **kwargs):
+        if isinstance(expr, Application):
+            return self._print_table_function(expr)
+        if not isinstance(expr, self._allowed):
+            raise SymgradError(
+                f"symgrad cannot write {type(expr).__name__} ({expr}) as {self.language} code; "
+                "use arithmetic and the functions of the rule table"
+            )
+        return super()._print(expr, **kwargs)
+
+    def _print_table_function(self, expr) -> str:
+        rule = rule_for(expr)
+        if rule is None:
+            raise SymgradError(
+                f"symgrad has no {self.language} spelling for the function "
+                f"{expr.func.__name__}; add a row for it to the rule table (symgrad/rules.py)"
+            )
+        spelling = getattr(rule, self.target)
+        if spelling is None:  # a loss: print its definition
+            return "(" + self._print(rule.definition(*expr.args)) + ")"
+        return self._use(spell(spelling, [self._print(arg) for arg in expr.args]))
+
+    def _use(self, text: str) -> str:
+        self.helpers.update(h for h in _HELPER_CALL.findall(text) if h in self.helper_sources)
+        return text
+
+    def _print_Pow(self, expr, rational=False):
+        base, exponent = expr.as_base_exp()
+        sqrt = getattr(RULES_BY_NAME["sqrt"], self.target)
+        if exponent == sympy.S.Half:
+            return self._use(spell(sqrt, [self._print(base)]))
+        if exponent == -sympy.S.Half:
+            return "1/" + self._use(spell(sqrt, [self._print(base)]))
+        return super()._print_Pow(expr, rational=rational)
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+    def _print_NumberSymbol(self, expr):  # π, e: as exact float literals
+        return repr(float(expr))
+
+    _print_Exp1 = _print_NumberSymbol
+    _print_Pi = _print_NumberSymbol
+
+    def _print_Infinity(self, expr):
+        raise SymgradError(f"an expression is infinite ({expr}); symgrad will not write it as code")
+
+    _print_NegativeInfinity = _print_Infinity
+    _print_ComplexInfinity = _print_Infinity
+    _print_NaN = _print_Infinity
+
+
+NUMPY_HELPERS = {
+    "_sigmoid": """\
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+""",
+    "_sum_to": '''\
+def _sum_to(g, like):
+    """Reduce a per-sample gradient g to the shape of the variable it belongs to."""
+    shape = np.shape(like)
+    if np.shape(g) == shape:
+        return g
+    g = np.asarray(g, dtype=np.float64)
+    if g.ndim < len(shape):
+        return np.broadcast_to(g, shape).copy()
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
+''',
+}
+
+
+class NumPyPrinter(CodePrinter):
+    target = "numpy"
+    language = "NumPy"
+    helper_sources = NUMPY_HELPERS
+
+
+TORCH_HELPERS = {
+    "_softplus": """\
+def _softplus(x):
+    return torch.logaddexp(x, torch.zeros_like(x))
+""",
+    "_maximum": """\
+def _maximum(a, b):
+    if not isinstance(a, torch.Tensor):
+        return torch.clamp(b, min=a)
+    if not isinstance(b, torch.Tensor):
+        return torch.clamp(a, min=b)
+    return torch.maximum(a, b)
+""",
+    "_minimum": """\
+def _minimum(a, b):
+    if not isinstance(a, torch.Tensor):
+        return torch.clamp(b, max=a)
+    if not isinstance(b, torch.Tensor):
+        return torch.clamp(a, max=b)
+    return torch.minimum(a, b)
+""",
+    "_heaviside": """\
+def _heaviside(x, at_zero):
+    step = (x > 0).to(x.dtype)
+    return step + at_zero * (x == 0).to(x.dtype) if at_zero else step
+""",
+    "_sum_to": '''\
+def _sum_to(g, like):
+    """Reduce a per-sample gradient g to the shape of the variable it belongs to."""
+    if not isinstance(g, torch.Tensor):
+        return torch.full_like(like, g)
+    if g.shape == like.shape:
+        return g
+    if g.dim() < like.dim():
+        return g.expand(like.shape).clone()
+    lead = g.dim() - like.dim()
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(like.shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    return g.sum(dim=dims, keepdim=True).reshape(like.shape)
+''',
+}
+
+
+class TorchPrinter(CodePrinter):
+    target = "torch"
+    language = "PyTorch"
+    helper_sources = TORCH_HELPERS
+
+
+PRINTERS = {"numpy": NumPyPrinter, "torch": TorchPrinter}
