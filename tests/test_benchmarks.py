@@ -1,0 +1,40 @@
+"""Smoke runs of the benchmarks (tiny sizes, one repetition) so they cannot rot, and the size
+property that makes the named-node derivation scale: it grows linearly with depth."""
+
+import itertools
+
+import sympy
+
+import symgrad
+from benchmarks import derivation
+from benchmarks.models import tanh_mlp, wide_scalar_model
+
+
+def named_ops(depth):
+    d = symgrad.derive(tanh_mlp(depth))
+    return sum(sympy.count_ops(x.expr) for x in d.locals) + sum(
+        sympy.count_ops(a.expr) for a in d.adjoints
+    )
+
+
+def test_named_node_derivation_grows_linearly_with_depth():
+    sizes = [named_ops(depth) for depth in (1, 2, 3, 4)]
+    steps = {b - a for a, b in itertools.pairwise(sizes)}
+    assert len(steps) == 1, sizes  # the same number of operations added per layer
+
+
+def test_derivation_benchmark_smoke(tmp_path):
+    output = tmp_path / "derivation.md"
+    table = derivation.main(
+        ["--depths", "1-2", "--timeout", "30", "--repeat", "1", "--output", str(output)]
+    )
+    assert output.read_text() == table
+    assert table.count("\n| 1 |") == 1 and table.count("\n| 2 |") == 1
+
+
+def test_wide_model_builds_and_matches_its_example():
+    m = wide_scalar_model(200)
+    d = symgrad.derive(m)
+    assert len(d.wrt) == 200
+    _, g = symgrad.compile(d)(**d.example)
+    assert len(g) == 200

@@ -1,0 +1,197 @@
+"""The command line: derive and codegen on the examples, and one clear line for bad input."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import sympy
+from click.testing import CliRunner
+
+import symgrad
+from symgrad.cli import main
+
+from .conftest import example_path
+
+SEED003 = example_path("seed003_two_layer_sigmoid.py")
+SEED002 = example_path("seed002_chain_rule.py")
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_derive_json_contract():
+    result = run("derive", SEED003, "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert set(data) == {"model", "loss", "wrt", "point", "values", "gradient", "symbolic"}
+    assert data["model"] == "two_layer_sigmoid" and data["loss"] == "L"
+    assert data["wrt"] == ["W1", "W2", "W3", "W4", "W5", "W6", "b1", "b2", "b3"]
+    printed = {"z1": 0.6478, "z2": 0.7225, "sigma1": 0.6565, "sigma2": 0.6732, "z3": -0.3415,
+               "sigma3": 0.4154, "L": 0.5369}  # fmt: skip
+    for name, value in printed.items():
+        assert round(data["values"][name], 4) == value
+    assert round(data["gradient"]["W5"], 4) == 0.2727
+    assert data["point"]["W5"] == -0.1725
+    # the closed forms are SymPy strings that evaluate to the gradient
+    names = {"sigmoid": symgrad.sigmoid, "bce": symgrad.bce}
+    for name, text in data["symbolic"].items():
+        expr = sympy.sympify(text, locals=names)
+        value = expr.subs({sympy.Symbol(k): v for k, v in data["point"].items()}).evalf()
+        assert float(value) == pytest.approx(data["gradient"][name], rel=1e-12)
+
+
+def test_derive_text_shows_the_chain_for_every_parameter():
+    result = run("derive", SEED003)
+    assert result.exit_code == 0
+    out = result.output
+    assert "z₁ = W₁x₁ + W₂x₂ + b₁ = 0.4352 · 1 + 0.3545 · 1 + (−0.1419) = 0.6478" in out
+    assert "∂σ₃/∂z₃ = σ₃(1 − σ₃) = 0.4154 · (1 − 0.4154) = 0.2428" in out
+    assert "∂L/∂z₃ = ∂L/∂σ₃ · ∂σ₃/∂z₃ = 1.7107 · 0.2428 = 0.4154" in out
+    for p in ["W₁", "W₂", "W₃", "W₄", "W₅", "W₆", "b₁", "b₂", "b₃"]:
+        assert f"∂L/∂{p} = ∂L/∂z" in out, p
+    assert "∂L/∂W₅ = ∂L/∂z₃ · ∂z₃/∂W₅ = 0.4154 · 0.6565 = 0.2727" in out
+
+
+def test_derive_seed002_shows_the_lectures_chain():
+    out = run("derive", SEED002).output
+    assert "∂loss/∂s = 2s = 2 · (−1) = −2" in out
+    assert "∂loss/∂ŷ = ∂loss/∂s · ∂s/∂ŷ = (−2) · 1 = −2" in out
+    assert "∂loss/∂w = ∂loss/∂ŷ · ∂ŷ/∂w = (−2) · 1 = −2" in out
+
+
+def test_at_wrt_and_digits():
+    result = run("derive", SEED002, "--at", "x=2", "--at", "y=3", "--digits", "6", "--json")
+    data = json.loads(result.output)
+    assert data["point"] == {"x": 2.0, "y": 3.0, "w": 1.0}
+    assert data["gradient"]["w"] == 2 * (2 * 1 - 3) * 2
+    result = run("derive", SEED003, "--wrt", "W5,b3", "--json")
+    assert json.loads(result.output)["wrt"] == ["W5", "b3"]
+
+
+def test_symbolic_has_no_numbers():
+    out = run("derive", SEED003, "--symbolic").output
+    assert "0.4352" not in out and "σ₃(1 − σ₃)" in out
+
+
+def test_codegen_writes_a_module(tmp_path):
+    target = tmp_path / "grad.py"
+    result = run("codegen", SEED003, "--backend", "numpy", "-o", target)
+    assert result.exit_code == 0
+    namespace = {}
+    exec(target.read_text(), namespace)
+    _, g = namespace["loss_and_grad"](
+        1, 1, 0, 0.4352, 0.3545, 0.1951, 0.4835, -0.1725, 0.1129, -0.1419, 0.0439, -0.3043
+    )
+    assert round(float(g["W5"]), 4) == 0.2727
+    stdout = run("codegen", SEED003, "--backend", "torch").output
+    assert "import torch" in stdout and "def loss_and_grad" in stdout
+
+
+# Every bad model file starts with these three lines, so its line numbers start at 4.
+HEAD = "import sympy\nfrom symgrad import Model\nm = Model('m')\n"
+BAD_MODELS = {
+    "syntax": ("x = (1,\ny = 2\n", "syntax.py:4: syntax error"),
+    "raises": ("q = 1 / 0\n", "raises.py:4: ZeroDivisionError: division by zero"),
+    "no_model": ("del m\n", "no symgrad Model defined"),
+    "two_models": ("b = Model('b')\n", "defines 2 models ('m', 'b'); choose one with --model NAME"),
+    "undeclared": (
+        "x = m.inputs('x')\nm.node('z', x + sympy.Symbol('q', real=True))\n",
+        "undeclared.py:5: node 'z' uses q, which this model has not declared",
+    ),
+    "twice": (
+        "x = m.inputs('x')\nm.node('z', x)\nm.node('z', 2 * x)\n",
+        "twice.py:6: name 'z' is already declared as node at",
+    ),
+    "not_scalar": (
+        "x = m.inputs('x')\nm.loss('L', [x, x])\n",
+        "not_scalar.py:5: loss 'L' must be a scalar expression, got a list of 2 entries",
+    ),
+    "no_loss": ("x = m.inputs('x')\nm.node('z', x)\n", "model 'm' has no loss"),
+    "floor": (
+        "w = m.params('w')\nm.loss('L', sympy.floor(w) * w)\nm.example(w=1.5)\n",
+        "floor.py:5: cannot differentiate floor(w) in loss 'L'",
+    ),
+    "undefined_function": (
+        "w = m.params('w')\nm.loss('L', sympy.Function('f')(w))\n",
+        "undefined_function.py:5: loss 'L' uses the undefined function f",
+    ),
+    "lacks_value": (
+        "x, y = m.inputs('x y')\nw = m.params('w')\nm.loss('L', (w * x - y) ** 2)\n"
+        "m.example(x=1, w=2)\n",
+        "has no value for 'y', needed by 'L'",
+    ),
+}
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "symgrad.cli", *map(str, args)], capture_output=True, text=True
+    )
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MODELS))
+def test_bad_model_files_give_one_line_and_exit_2(tmp_path, case):
+    source, message = BAD_MODELS[case]
+    path = tmp_path / f"{case}.py"
+    path.write_text(HEAD + source)
+    result = run_cli("derive", path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--at", "q=1"], "'q' is not an input or parameter of model 'chain_rule'"),
+        (["--at", "x=abc"], "--at x: 'abc' is not a number"),
+        (["--at", "x"], "--at expects NAME=VALUE, got 'x'"),
+        (["--at", "x=nan"], "is not a finite number"),
+        (["--wrt", "q"], "wrt: model 'chain_rule' has no input or parameter 'q'"),
+        (["--model", "other"], "no model named 'other'"),
+    ],
+)
+def test_bad_options_give_one_line_and_exit_2(args, message):
+    result = run_cli("derive", SEED002, *args)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and message in result.stderr, result.stderr
+
+
+def test_missing_file():
+    result = run_cli("derive", "no/such/model.py")
+    assert result.returncode == 2 and "no/such/model.py: no such file" in result.stderr
+
+
+def test_model_option_picks_one_of_several(tmp_path):
+    path = tmp_path / "two.py"
+    path.write_text(
+        textwrap.dedent(
+            """
+            from symgrad import Model
+            a = Model("first")
+            w = a.params("w")
+            a.loss("L", w**2)
+            a.example(w=3)
+            b = Model("second")
+            v = b.params("v")
+            b.loss("L", v**3)
+            b.example(v=2)
+            """
+        )
+    )
+    assert json.loads(run("derive", path, "--model", "second", "--json").output)["gradient"] == {
+        "v": 12.0
+    }
+    assert json.loads(run("derive", path, "--model", "a", "--json").output)["gradient"] == {
+        "w": 6.0
+    }
+
+
+def test_console_script_is_installed():
+    result = subprocess.run(["symgrad", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "symgrad" in result.stdout

@@ -1,0 +1,231 @@
+"""Generated NumPy and PyTorch code: agreement with autograd, shape handling, readability."""
+
+import ast
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import symgrad
+from symgrad import Model, SymgradError
+
+from .conftest import load_example
+
+SEED003 = "seed003_two_layer_sigmoid.py"
+
+
+def seed003_batch(rng, n):
+    d = symgrad.derive(load_example(SEED003))
+    point = dict(d.example)
+    point["x1"] = rng.normal(size=n)
+    point["x2"] = rng.normal(size=n)
+    point["y"] = rng.integers(0, 2, size=n).astype(float)
+    return d, point
+
+
+def autograd_seed003(torch, point, reduction):
+    t = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in point.items()}
+    z1 = t["W1"] * t["x1"] + t["W2"] * t["x2"] + t["b1"]
+    z2 = t["W3"] * t["x1"] + t["W4"] * t["x2"] + t["b2"]
+    s3 = torch.sigmoid(t["W5"] * torch.sigmoid(z1) + t["W6"] * torch.sigmoid(z2) + t["b3"])
+    loss = torch.nn.functional.binary_cross_entropy(s3, t["y"], reduction=reduction)
+    loss.backward()
+    return loss.item(), {k: t[k].grad.numpy() for k in t}
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_batched_gradient_equals_autograd(torch, backend, reduction):
+    rng = np.random.default_rng(0)
+    d, point = seed003_batch(rng, 257)
+    grad = symgrad.compile(d, backend, reduction=reduction)
+    loss, gradients = grad(**point)
+    expected_loss, expected = autograd_seed003(torch, point, reduction)
+    assert float(loss) == pytest.approx(expected_loss, rel=1e-12)
+    for name in d.wrt:
+        got = np.asarray(gradients[name].cpu() if backend == "torch" else gradients[name])
+        assert got.shape == np.shape(point[name])
+        np.testing.assert_allclose(got, expected[name], rtol=1e-11, atol=1e-14)
+
+
+def test_python_floats_in_python_floats_out():
+    d = symgrad.derive(load_example(SEED003))
+    loss, gradients = symgrad.compile(d)(**d.example)
+    assert np.ndim(loss) == 0 and all(np.ndim(g) == 0 for g in gradients.values())
+
+
+def test_array_parameters_get_gradients_of_their_own_shape(torch):
+    """A parameter may be an array that broadcasts against the batch: its gradient is summed
+    over the broadcast axes back to its shape."""
+    m = Model("m")
+    x = m.inputs("x")
+    w, b = m.params("w b")
+    m.loss("L", (w * x + b) ** 2, reduction="sum")
+    grad = symgrad.compile(symgrad.derive(m))
+    xs = np.arange(12.0).reshape(4, 3)
+    w0 = np.array([0.5, -1.0, 2.0])
+    b0 = np.array([[1.0], [2.0], [3.0], [4.0]])
+    _, g = grad(x=xs, w=w0, b=b0)
+    wt = torch.tensor(w0, requires_grad=True)
+    bt = torch.tensor(b0, requires_grad=True)
+    ((wt * torch.tensor(xs) + bt) ** 2).sum().backward()
+    np.testing.assert_allclose(g["w"], wt.grad.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(g["b"], bt.grad.numpy(), rtol=1e-14)
+
+
+def test_torch_float32_and_dtype_option(torch):
+    d = symgrad.derive(load_example(SEED003))
+    grad = symgrad.compile(d, "torch")
+    loss, g = grad(**d.example, dtype=torch.float32)
+    assert loss.dtype == torch.float32 and g["W5"].dtype == torch.float32
+    assert abs(g["W5"].item() - 0.27273791975670003) < 1e-6
+
+
+def test_torch_on_cuda(torch):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    rng = np.random.default_rng(1)
+    d, point = seed003_batch(rng, 1000)
+    cpu = symgrad.compile(d, "torch")(**point)[1]
+    gpu = symgrad.compile(d, "torch")(**point, device="cuda")[1]
+    for name in d.wrt:
+        assert gpu[name].device.type == "cuda"
+        assert abs(gpu[name].cpu().item() - cpu[name].item()) <= 1e-12
+
+
+def module_imports(source):
+    tree = ast.parse(source)
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names.add((node.module or "").split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize(("backend", "module"), [("numpy", "numpy"), ("torch", "torch")])
+def test_generated_source_imports_only_its_backend(torch, backend, module):
+    source = symgrad.compile(symgrad.derive(load_example(SEED003)), backend).source
+    assert module_imports(source) == {module}
+
+
+def test_generated_source_reads_like_the_model():
+    source = symgrad.compile(symgrad.derive(load_example(SEED003))).source
+    body = source[source.index("def loss_and_grad") :]
+    for line in [
+        "z1 = W1*x1 + W2*x2 + b1",
+        "sigma1 = _sigmoid(z1)",
+        "dL_dz3 = dL_dsigma3*dsigma3_dz3",
+    ]:
+        assert line in body
+    # the forward pass once: each sigmoid evaluated once, each node assigned once
+    assert body.count("_sigmoid(") == 3
+    for node in ["z1", "z2", "sigma1", "sigma2", "z3", "sigma3", "L"]:
+        assert body.count(f"\n    {node} = ") == 1
+    # common subexpressions shared: 1 − σ₃ is computed once for the loss and its gradient
+    assert body.count("1 - sigma3") == 1
+
+
+def test_generated_source_passes_ruff(tmp_path, torch):
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed")
+    for backend in ("numpy", "torch"):
+        path = tmp_path / f"grad_{backend}.py"
+        path.write_text(symgrad.compile(symgrad.derive(load_example(SEED003)), backend).source)
+        result = subprocess.run(
+            [
+                ruff,
+                "check",
+                "--no-cache",
+                "--isolated",
+                "--select",
+                "E,F,W,B",
+                "--ignore",
+                "E501",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout
+
+
+def test_standalone_module_runs_without_symgrad(tmp_path):
+    """The written module imports nothing of symgrad: run it where symgrad cannot be imported."""
+    d = symgrad.derive(load_example(SEED003))
+    (tmp_path / "seed003_grad.py").write_text(symgrad.compile(d).source)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["symgrad"] = None  # importing symgrad now fails
+        import seed003_grad
+        loss, g = seed003_grad.loss_and_grad(**{dict(d.example)!r})
+        print(repr(float(g["W5"])))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert float(result.stdout) == 0.27273791975670003
+
+
+def test_forward_alone():
+    d = symgrad.derive(load_example(SEED003))
+    grad = symgrad.compile(d)
+    assert grad.forward(**d.example) == grad(**d.example)[0]
+
+
+def test_call_errors_name_the_argument():
+    d = symgrad.derive(load_example(SEED003))
+    grad = symgrad.compile(d)
+    point = dict(d.example)
+    del point["y"]
+    with pytest.raises(SymgradError, match="no value for 'y'"):
+        grad(**point)
+    with pytest.raises(SymgradError, match="'q' is not an input or parameter"):
+        grad(**d.example, q=1.0)
+    with pytest.raises(SymgradError, match="unknown backend 'jax'"):
+        symgrad.compile(d, "jax")
+
+
+def test_every_table_function_has_code_in_both_backends(torch):
+    """One model using every primitive; both backends agree with autograd on it."""
+    m = Model("all")
+    x = m.inputs("x")
+    a, b = m.params("a b")
+    u = m.node("u", symgrad.sigmoid(a * x) + symgrad.tanh(b) + symgrad.relu(a - b))
+    v = m.node("v", symgrad.softplus(u) * symgrad.exp(-(b**2)) + symgrad.log(1 + a**2))
+    w = m.node("w", symgrad.sqrt(1 + v**2) + abs(a) + symgrad.Max(a, b) + symgrad.Min(a, 0))
+    q = m.node("q", symgrad.sin(w) * symgrad.cos(v) + w**3 / (1 + u**2))
+    m.loss(
+        "L",
+        symgrad.bce(symgrad.sigmoid(q), 0.25)
+        + symgrad.squared_error(q, 1)
+        + symgrad.sum_squares(u, v),
+    )
+    d = symgrad.derive(m)
+    point = {"x": 0.7, "a": 0.3, "b": -0.4}
+
+    t = {k: torch.tensor(val, dtype=torch.float64, requires_grad=True) for k, val in point.items()}
+    tu = torch.sigmoid(t["a"] * t["x"]) + torch.tanh(t["b"]) + torch.relu(t["a"] - t["b"])
+    tv = torch.nn.functional.softplus(tu) * torch.exp(-(t["b"] ** 2)) + torch.log(1 + t["a"] ** 2)
+    tw = (
+        torch.sqrt(1 + tv**2)
+        + torch.abs(t["a"])
+        + torch.maximum(t["a"], t["b"])
+        + torch.minimum(t["a"], torch.zeros(()))
+    )
+    tq = torch.sin(tw) * torch.cos(tv) + tw**3 / (1 + tu**2)
+    p = torch.sigmoid(tq)
+    loss = -(0.25 * torch.log(p) + 0.75 * torch.log(1 - p)) + (tq - 1) ** 2 + tu**2 + tv**2
+    loss.backward()
+    for backend in ("numpy", "torch"):
+        value, g = symgrad.compile(d, backend)(**point)
+        assert float(value) == pytest.approx(loss.item(), rel=1e-13)
+        for name in ("a", "b"):
+            assert float(g[name]) == pytest.approx(t[name].grad.item(), rel=1e-12), (backend, name)

@@ -1,0 +1,42 @@
+import pytest
+
+from symgrad import SymgradError
+from symgrad.names import check_name, latex_name, text_name
+
+
+@pytest.mark.parametrize(
+    ("name", "latex", "text"),
+    [
+        ("sigma1", r"\sigma_{1}", "σ₁"),
+        ("W1", "W_{1}", "W₁"),
+        ("W12", "W_{12}", "W₁₂"),
+        ("x_hat", r"\hat{x}", "x̂"),
+        ("y_hat", r"\hat{y}", "ŷ"),
+        ("net_h1", "net_{h1}", "netₕ₁"),
+        ("E_total", "E_{total}", "Eₜₒₜₐₗ"),
+        ("x", "x", "x"),
+        ("loss", "loss", "loss"),
+        ("alpha", r"\alpha", "α"),
+        ("W_alpha", r"W_{\alpha}", "W_α"),
+        ("x_bar2", r"x_{bar2}", "x_bar2"),
+        ("x_bar", r"\bar{x}", "x̄"),
+    ],
+)
+def test_typesetting(name, latex, text):
+    assert latex_name(name) == latex
+    assert text_name(name) == text
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "1x", "x-y", "lambda", "_x", "x_", "a__b", "np", "torch", "σ", "x y", "\\input{a}", "$"],
+)
+def test_bad_names_are_refused(name):
+    with pytest.raises(SymgradError) as error:
+        check_name(name, "node", "model.py:3")
+    assert str(error.value).startswith("model.py:3: node name")
+
+
+def test_good_names_pass():
+    for name in ["z1", "sigma3", "E_total", "x_hat", "dz", "W1"]:
+        assert check_name(name, "node") == name

@@ -1,0 +1,60 @@
+"""The README stays true: its set-up commands are what CI runs, and every other command and
+Python block in it runs."""
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def console_commands():
+    blocks = re.findall(r"```console\n(.*?)```", README, flags=re.S)
+    return [
+        line[2:].strip() for block in blocks for line in block.splitlines() if line.startswith("$ ")
+    ]
+
+
+def python_blocks():
+    return re.findall(r"```python\n(.*?)```", README, flags=re.S)
+
+
+def test_setup_commands_are_the_ones_ci_runs():
+    commands = console_commands()
+    install, test = commands[0], commands[1]
+    assert install.startswith("python -m pip install") and test == "python -m pytest"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert install in ci and test in ci
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", console_commands()[2:])
+def test_console_command_runs(workdir, command):
+    args = shlex.split(command)
+    assert args[0] == "symgrad"
+    result = subprocess.run(
+        [sys.executable, "-m", "symgrad.cli", *args[1:]],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("index", range(len(python_blocks())))
+def test_python_block_runs(workdir, index, monkeypatch):
+    pytest.importorskip("torch")
+    monkeypatch.chdir(workdir)
+    block = python_blocks()[index]
+    exec(compile(block, f"README.md python block {index}", "exec"), {"__name__": "readme"})
