@@ -1,0 +1,1 @@
+"""Reproducible performance comparisons; see README.md in this folder."""
