@@ -24,6 +24,10 @@ from dataclasses import dataclass
 import sympy
 from sympy import Abs, Heaviside, Max, Min, Pow, cos, exp, log, sign, sin, tanh
 from sympy.core.function import Application, Function
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from . import tensors as T
+from .tensors import Tensor, elementwise, is_matrix
 
 Spelling = str | Callable[[Sequence[str]], str] | None
 
@@ -64,7 +68,13 @@ def spell(spelling: Spelling, args: Sequence[str]) -> str:
 
 
 class Primitive(Function):
-    """A SymPy function whose derivative, spellings and value come from its row in the table."""
+    """A SymPy function whose derivative, spellings and value come from its row in the table.
+    Applied to a matrix it acts entry by entry (``relu(X @ W)``)."""
+
+    def __new__(cls, *args, **kwargs):
+        if any(is_matrix(arg) for arg in args):
+            return Tensor(elementwise(lambda *a: cls(*a), *args, what=cls.__name__))
+        return super().__new__(cls, *args, **kwargs)
 
     @property
     def rule(self) -> Rule:
@@ -151,6 +161,11 @@ class mse(Primitive):
     """
 
     def __new__(cls, *args, **kwargs):
+        if len(args) == 2 and all(is_matrix(a) for a in args):  # mean over every entry
+            difference = elementwise(lambda p, t: p - t, *args, what="mse")
+            return T.sum_squares_of(difference) / (
+                T.shape_of(difference)[0] * T.shape_of(difference)[1]
+            )
         if len(args) == 2 and isinstance(args[0], (list, tuple, sympy.MatrixBase)):
             preds, targets = _flatten(args[0]), _flatten(args[1])
             if len(preds) != len(targets):
@@ -167,6 +182,8 @@ class sum_squares(Primitive):
     """x1² + x2² + … (``sum_squares(a, b)`` or ``sum_squares([a, b])``)."""
 
     def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and is_matrix(args[0]):  # every entry squared, summed
+            return T.sum_squares_of(args[0])
         if len(args) == 1 and isinstance(args[0], (list, tuple, sympy.MatrixBase)):
             args = tuple(_flatten(args[0]))
         return super().__new__(cls, *args, **kwargs)
@@ -414,10 +431,356 @@ def rule_for(expr: sympy.Expr) -> Rule | None:
 
 
 def kinks_of(expr: sympy.Expr) -> tuple[sympy.Expr, ...]:
-    """Every kink argument of the non-smooth primitives inside ``expr``."""
+    """Every kink argument of the non-smooth primitives inside ``expr``: expressions that are
+    zero where a primitive is not differentiable (matrices of them inside an Elementwise)."""
     out: list[sympy.Expr] = []
-    for applied in sympy.preorder_traversal(expr):
-        rule = rule_for(applied) if isinstance(applied, Application) else None
+
+    def visit(node):
+        if isinstance(node, T.Elementwise):
+            template = node.template
+            for kink in kinks_of(template.expr):
+                out.append(T.Elementwise(sympy.Lambda(template.variables, kink), *node.operands))
+            for operand in node.operands:
+                visit(operand)
+            return
+        rule = rule_for(node) if isinstance(node, Application) else None
         if rule is not None:
-            out.extend(rule.kinks(applied))
+            out.extend(rule.kinks(node))
+        for arg in node.args:
+            visit(arg)
+
+    visit(sympy.sympify(expr))
+    return tuple(dict.fromkeys(out))
+
+
+# --- matrix operations ------------------------------------------------------------------------
+#
+# A matrix operation's row holds its backward rule: given G, the adjoint of the operation's
+# result, and ``ans``, the result itself (the node's symbol when the operation is a whole node),
+# the adjoint of each argument, written as a matrix expression; None where no gradient flows (an
+# axis, integer labels). Elementwise has no fixed rule: its partials come from the scalar rows
+# above, applied entry by entry, and the derivation assembles them (``elementwise_pullback``).
+# Code spellings are functions of the operation and its printed arguments.
+
+
+@dataclass(frozen=True)
+class MatrixRule:
+    name: str
+    operation: type
+    pullback: Callable | None  # (op, G, ans) -> one adjoint (or None) per op.args
+    numpy: Callable[[sympy.Basic, Sequence[str]], str]
+    torch: Callable[[sympy.Basic, Sequence[str]], str]
+    latex: Callable[[sympy.Basic, Sequence[str]], str]
+    text: Callable[[sympy.Basic, Sequence[str]], str]
+    summary: str
+    textbook: str  # the rule as a formula, for the documentation of the table
+
+
+def sum_to(g, shape: tuple[int, ...]):
+    """Undo broadcasting: sum G down to ``shape`` (a scalar, a row, a column or G's own)."""
+    have = T.shape_of(g)
+    if have == shape:
+        return g
+    if not shape or (shape == (1, 1) and have != (1, 1)):
+        total = T.Total(g)
+        return total if not shape else T.Broadcast(total, 1, 1)
+    if shape[0] == 1 and have[0] != 1:
+        g = T.AxisSum(g, 0)
+    if shape[1] == 1 and T.shape_of(g)[1] != 1:
+        g = T.AxisSum(g, 1)
+    return g
+
+
+def _product(factors):
+    factors = list(factors)
+    if not factors:
+        return None
+    return factors[0] if len(factors) == 1 else sympy.MatMul(*factors).doit()
+
+
+def _matmul_pullback(op, g, ans):
+    scalars = [a for a in op.args if not isinstance(a, MatrixExpr)]
+    matrices = [a for a in op.args if isinstance(a, MatrixExpr)]
+    coefficient = sympy.Mul(*scalars)
+    if isinstance(g, T.Broadcast) and g.shape == (1, 1) and not isinstance(g.value, MatrixExpr):
+        # G is a 1×1 [s] (a 1×1 product used as the loss): Aᵀ[s]Bᵀ is s AᵀBᵀ
+        scalars, coefficient, g = [*scalars, g.value], coefficient * g.value, None
+    out = []
+    for arg in op.args:
+        if isinstance(arg, MatrixExpr):
+            i = matrices.index(arg)
+            left, right = _product(matrices[:i]), _product(matrices[i + 1 :])
+            factors = [left.T] if left is not None else []
+            factors += [g] if g is not None else []
+            factors += [right.T] if right is not None else []
+            adjoint = _product(factors)
+            out.append(adjoint if coefficient == 1 else sympy.MatMul(coefficient, adjoint).doit())
+        else:
+            others = sympy.Mul(*[s for s in scalars if s is not arg])
+            picked = (
+                _product(matrices)
+                if g is None
+                else elementwise(lambda a, b: a * b, g, _product(matrices))
+            )
+            out.append(others * T.Total(picked))
     return tuple(out)
+
+
+def _hadamard_pullback(op, g, ans):
+    out = []
+    for i in range(len(op.args)):
+        others = op.args[:i] + op.args[i + 1 :]
+        out.append(elementwise(lambda *a: sympy.Mul(*a), g, *others))
+    return tuple(out)
+
+
+def _hadamard_power_pullback(op, g, ans):
+    base, exponent = op.args
+    if exponent.free_symbols:
+        raise T.SymgradError(f"the exponent of {op} must be a constant")
+    return (elementwise(lambda gg, b: gg * exponent * b ** (exponent - 1), g, base), None)
+
+
+def _inverse_pullback(op, g, ans):
+    return ((-sympy.MatMul(ans.T, g, ans.T)).doit(), None)  # SymPy's Inverse is A**-1
+
+
+def _trace_pullback(op, g, ans):
+    n = T.shape_of(op.arg)[0]
+    return (elementwise(lambda gg, i: gg * i, g, sympy.Identity(n)),)
+
+
+def _determinant_pullback(op, g, ans):
+    return (sympy.MatMul(g * ans, sympy.Inverse(op.arg).T).doit(),)
+
+
+def _total_pullback(op, g, ans):
+    r, c = T.shape_of(op.matrix)
+    return (T.Broadcast(g, r, c),)
+
+
+def _axis_sum_pullback(op, g, ans):
+    r, c = T.shape_of(op.matrix)
+    return (T.Broadcast(g, r, c), None)
+
+
+def _broadcast_pullback(op, g, ans):
+    return (sum_to(g, T.shape_of(op.value)), None, None)
+
+
+def _softmax_pullback(op, g, ans):
+    inner = T.AxisSum(elementwise(lambda gg, s: gg * s, g, ans), op.axis)
+    return (elementwise(lambda s, gg, t: s * (gg - t), ans, g, inner), None)
+
+
+def _log_softmax_pullback(op, g, ans):
+    total = T.AxisSum(g, op.axis)
+    return (elementwise(lambda gg, lp, t: gg - exp(lp) * t, g, ans, total), None)
+
+
+def _spectral_pullback(op, g, ans):
+    return (elementwise(lambda gg, u: gg * u, g, T.SingularOuter(op.matrix)),)
+
+
+def _grouped(text: str) -> str:
+    simple = text.replace("_", "").replace(".", "").isalnum()
+    return text if simple else f"({text})"
+
+
+def _matmul_code(op, args):
+    scalars = [p for a, p in zip(op.args, args, strict=True) if not isinstance(a, MatrixExpr)]
+    matrices = [
+        _grouped(p) for a, p in zip(op.args, args, strict=True) if isinstance(a, MatrixExpr)
+    ]
+    product = " @ ".join(matrices)
+    return " * ".join([*map(_grouped, scalars), _grouped(product) if scalars else product])
+
+
+def _matmul_math(joiner):
+    def spelling(op, args):
+        return joiner.join(args)
+
+    return spelling
+
+
+def _reduce_code(module, keep):
+    def spelling(op, args):
+        return (
+            f"{module}.sum({args[0]}, {'axis' if module == 'np' else 'dim'}={op.axis}, {keep}=True)"
+        )
+
+    return spelling
+
+
+def _torch_constant(kind):
+    def spelling(op, args):
+        shape = f"{op.shape[0]}, {op.shape[1]}" if kind != "eye" else f"{op.shape[0]}"
+        return f"torch.{kind}({shape}, dtype=dtype, device=device)"
+
+    return spelling
+
+
+def _numpy_constant(kind):
+    def spelling(op, args):
+        return f"np.eye({op.shape[0]})" if kind == "eye" else f"np.{kind}({op.shape})"
+
+    return spelling
+
+
+def _fixed(text):
+    return lambda op, args: text.format(*args)
+
+
+# fmt: off
+MATRIX_RULES: tuple[MatrixRule, ...] = (
+    MatrixRule(
+        "matmul", sympy.MatMul, _matmul_pullback,
+        numpy=_matmul_code, torch=_matmul_code,
+        latex=_matmul_math(" "), text=_matmul_math(""),
+        summary="matrix product A B (with a scalar factor c)",
+        textbook="∂/∂A: G Bᵀ,  ∂/∂B: Aᵀ G,  ∂/∂c: sum(G ⊙ AB)",
+    ),
+    MatrixRule(
+        "matadd", sympy.MatAdd, lambda op, g, ans: tuple(g for _ in op.args),
+        numpy=lambda op, a: " + ".join(a), torch=lambda op, a: " + ".join(a),
+        latex=lambda op, a: " + ".join(a), text=lambda op, a: " + ".join(a),
+        summary="sum of matrices of one shape", textbook="∂/∂Aᵢ: G",
+    ),
+    MatrixRule(
+        "transpose", sympy.Transpose, lambda op, g, ans: (g.T,),
+        numpy=lambda op, a: f"{_grouped(a[0])}.T", torch=lambda op, a: f"{_grouped(a[0])}.T",
+        latex=lambda op, a: f"{a[0]}^{{\\top}}", text=lambda op, a: f"{a[0]}ᵀ",
+        summary="transpose", textbook="∂/∂A: Gᵀ",
+    ),
+    MatrixRule(
+        "hadamard", sympy.HadamardProduct, _hadamard_pullback,
+        numpy=lambda op, a: " * ".join(map(_grouped, a)), torch=lambda op, a: " * ".join(map(_grouped, a)),
+        latex=lambda op, a: r" \odot ".join(a), text=lambda op, a: " ⊙ ".join(a),
+        summary="entry-by-entry product A ⊙ B", textbook="∂/∂A: G ⊙ B",
+    ),
+    MatrixRule(
+        "hadamard_power", sympy.HadamardPower, _hadamard_power_pullback,
+        numpy=lambda op, a: f"{_grouped(a[0])}**{_grouped(a[1])}",
+        torch=lambda op, a: f"{_grouped(a[0])}**{_grouped(a[1])}",
+        latex=lambda op, a: f"{a[0]}^{{\\circ {a[1]}}}", text=lambda op, a: f"{a[0]}^∘{a[1]}",
+        summary="entry-by-entry power A^∘n", textbook="∂/∂A: G ⊙ n A^∘(n−1)",
+    ),
+    MatrixRule(
+        "inverse", sympy.Inverse, _inverse_pullback,
+        numpy=_fixed("np.linalg.inv({0})"), torch=_fixed("torch.linalg.inv({0})"),
+        latex=lambda op, a: f"{a[0]}^{{-1}}", text=lambda op, a: f"{a[0]}⁻¹",
+        summary="matrix inverse", textbook="∂/∂A: −A⁻ᵀ G A⁻ᵀ",
+    ),
+    MatrixRule(
+        "trace", sympy.Trace, _trace_pullback,
+        numpy=_fixed("np.trace({0})"), torch=_fixed("torch.trace({0})"),
+        latex=lambda op, a: rf"\operatorname{{tr}}\left({a[0]}\right)", text=lambda op, a: f"tr({a[0]})",
+        summary="trace (a scalar)", textbook="∂/∂A: G I",
+    ),
+    MatrixRule(
+        "det", sympy.Determinant, _determinant_pullback,
+        numpy=_fixed("np.linalg.det({0})"), torch=_fixed("torch.linalg.det({0})"),
+        latex=lambda op, a: rf"\det\left({a[0]}\right)", text=lambda op, a: f"det({a[0]})",
+        summary="determinant (a scalar); log det is log of it", textbook="∂/∂A: G det(A) A⁻ᵀ",
+    ),
+    MatrixRule(
+        "sum", T.Total, _total_pullback,
+        numpy=_fixed("np.sum({0})"), torch=_fixed("torch.sum({0})"),
+        latex=lambda op, a: rf"\operatorname{{sum}}\left({a[0]}\right)", text=lambda op, a: f"sum({a[0]})",
+        summary="sum of every entry (a scalar); mean, sum_squares and norms are built on it",
+        textbook="∂/∂A: G 𝟙 (G repeated to A's shape)",
+    ),
+    MatrixRule(
+        "axis_sum", T.AxisSum, _axis_sum_pullback,
+        numpy=_reduce_code("np", "keepdims"), torch=_reduce_code("torch", "keepdim"),
+        latex=lambda op, a: rf"\operatorname{{sum}}_{{{op.axis}}}\left({a[0]}\right)",
+        text=lambda op, a: f"sum_{op.axis}({a[0]})",
+        summary="sum along an axis, kept as a row or a column", textbook="∂/∂A: G repeated along the axis",
+    ),
+    MatrixRule(
+        "broadcast", T.Broadcast, _broadcast_pullback,
+        numpy=lambda op, a: f"np.broadcast_to({a[0]}, {op.shape})",
+        torch=lambda op, a: f"_broadcast({a[0]}, {op.shape[0]}, {op.shape[1]}, dtype, device)",
+        latex=lambda op, a: a[0], text=lambda op, a: a[0],
+        summary="a scalar, row or column repeated to a shape", textbook="∂/∂v: G summed back to v's shape",
+    ),
+    MatrixRule(
+        "softmax", T.Softmax, _softmax_pullback,
+        numpy=lambda op, a: f"_softmax({a[0]}, {op.axis})",
+        torch=lambda op, a: f"torch.softmax({a[0]}, dim={op.axis})",
+        latex=lambda op, a: rf"\operatorname{{softmax}}\left({a[0]}\right)", text=lambda op, a: f"softmax({a[0]})",
+        summary="exp normalised along an axis", textbook="∂/∂A: S ⊙ (G − sum(G ⊙ S) along the axis)",
+    ),
+    MatrixRule(
+        "log_softmax", T.LogSoftmax, _log_softmax_pullback,
+        numpy=lambda op, a: f"_log_softmax({a[0]}, {op.axis})",
+        torch=lambda op, a: f"torch.log_softmax({a[0]}, dim={op.axis})",
+        latex=lambda op, a: rf"\log\operatorname{{softmax}}\left({a[0]}\right)",
+        text=lambda op, a: f"log softmax({a[0]})",
+        summary="log of the softmax, computed stably", textbook="∂/∂A: G − softmax(A) ⊙ sum(G) along the axis",
+    ),
+    MatrixRule(
+        "one_hot", T.OneHot, lambda op, g, ans: (None, None),
+        numpy=lambda op, a: f"_one_hot({a[0]}, {op.classes})",
+        torch=lambda op, a: f"_one_hot({a[0]}, {op.classes})",
+        latex=lambda op, a: rf"\operatorname{{onehot}}\left({a[0]}\right)", text=lambda op, a: f"onehot({a[0]})",
+        summary="integer labels as rows of the identity (no gradient)", textbook="none: labels are integers",
+    ),
+    MatrixRule(
+        "spectral_norm", T.SpectralNorm, _spectral_pullback,
+        numpy=_fixed("np.linalg.norm({0}, 2)"), torch=_fixed("torch.linalg.matrix_norm({0}, ord=2)"),
+        latex=lambda op, a: rf"\left\lVert {a[0]} \right\rVert_{{2}}", text=lambda op, a: f"‖{a[0]}‖₂",
+        summary="largest singular value", textbook="∂/∂A: G u₁v₁ᵀ (top singular pair, when simple)",
+    ),
+    MatrixRule(
+        "singular_outer", T.SingularOuter, None,
+        numpy=_fixed("_singular_outer({0})"), torch=_fixed("_singular_outer({0})"),
+        latex=lambda op, a: rf"u_{{1}} v_{{1}}^{{\top}}\left({a[0]}\right)", text=lambda op, a: f"u₁v₁ᵀ({a[0]})",
+        summary="u₁v₁ᵀ of the top singular pair (appears in gradients; not differentiated)",
+        textbook="refused: no second derivative of the spectral norm",
+    ),
+    MatrixRule(
+        "identity", sympy.Identity, lambda op, g, ans: (None,),
+        numpy=_numpy_constant("eye"), torch=_torch_constant("eye"),
+        latex=lambda op, a: "I", text=lambda op, a: "I",
+        summary="identity matrix", textbook="constant",
+    ),
+    MatrixRule(
+        "ones", sympy.OneMatrix, lambda op, g, ans: (None, None),
+        numpy=_numpy_constant("ones"), torch=_torch_constant("ones"),
+        latex=lambda op, a: r"\mathbf{1}", text=lambda op, a: "𝟙",
+        summary="matrix of ones", textbook="constant",
+    ),
+    MatrixRule(
+        "zeros", sympy.ZeroMatrix, lambda op, g, ans: (None, None),
+        numpy=_numpy_constant("zeros"), torch=_torch_constant("zeros"),
+        latex=lambda op, a: r"\mathbf{0}", text=lambda op, a: "0",
+        summary="matrix of zeros", textbook="constant",
+    ),
+)
+# fmt: on
+
+MATRIX_RULES_BY_OPERATION: dict[type, MatrixRule] = {rule.operation: rule for rule in MATRIX_RULES}
+
+
+def matrix_rule_for(expr) -> MatrixRule | None:
+    """The row of a matrix operation (SymPy's or symgrad's), or None."""
+    for cls in type(expr).__mro__:
+        if cls in MATRIX_RULES_BY_OPERATION:
+            return MATRIX_RULES_BY_OPERATION[cls]
+    return None
+
+
+def elementwise_pullback(op: T.Elementwise, g, partials, ans=None) -> tuple:
+    """Adjoints of an Elementwise's operands from the scalar partials of its template
+    (``partials[i]``: a Lambda of the template's variables, plus ``ans`` as the last one when
+    given): G ⊙ ∂f/∂aᵢ entry by entry, summed back over broadcast axes."""
+    out = []
+    for operand, partial in zip(op.operands, partials, strict=True):
+        if partial is None:
+            out.append(None)
+            continue
+        values = (*op.operands, ans) if ans is not None else op.operands
+        full = elementwise(lambda gg, *a, d=partial: gg * d(*a), g, *values)
+        out.append(sum_to(full, T.shape_of(operand)))
+    return (None, *out)  # nothing flows to the template itself
