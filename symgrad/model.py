@@ -22,10 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy
-from sympy.core.function import AppliedUndef
+from sympy.core.function import Application, AppliedUndef
+from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from .errors import SymgradError, caller_location
 from .names import check_name
+from .tensors import Tensor, Total, check_shapes, elementwise, shape_of, show_shape, unwrap
 
 REDUCTIONS = ("mean", "sum")
 
@@ -35,9 +37,14 @@ class Variable:
     """An input (data) or a parameter (what gradients are taken with respect to by default)."""
 
     name: str
-    symbol: sympy.Symbol
+    symbol: sympy.Symbol | sympy.MatrixSymbol
     role: str  # "input" or "param"
     where: str | None = None
+    shape: tuple[int, ...] = ()  # as declared: () a scalar, (n,) a row vector, (r, c) a matrix
+
+    @property
+    def is_tensor(self) -> bool:
+        return bool(self.shape)
 
 
 @dataclass(frozen=True)
@@ -45,10 +52,14 @@ class Node:
     """A named intermediate quantity ``name = expr``; the loss is the last node."""
 
     name: str
-    symbol: sympy.Symbol
+    symbol: sympy.Symbol | sympy.MatrixSymbol
     expr: sympy.Expr
     where: str | None = None
     is_loss: bool = False
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return shape_of(self.symbol)
 
 
 class Model:
@@ -83,8 +94,18 @@ class Model:
         """Declare parameters, the default variables of the gradient (``"W1:7"`` → W1…W6)."""
         return self._declare(names, "param", caller_location())
 
-    def node(self, name: str, expr) -> sympy.Symbol:
-        """Name an intermediate quantity; returns a symbol that stands for it."""
+    def input(self, name: str, shape: tuple[int, ...] | int | None = None):
+        """Declare one data symbol with a shape: ``()`` a scalar, ``(n,)`` a row vector (as a
+        NumPy 1-D array broadcasts), ``(r, c)`` a matrix. A matrix is a ``Tensor``."""
+        return self._declare_one(name, "input", shape, caller_location())
+
+    def param(self, name: str, shape: tuple[int, ...] | int | None = None):
+        """Declare one parameter with a shape (see ``input``)."""
+        return self._declare_one(name, "param", shape, caller_location())
+
+    def node(self, name: str, expr):
+        """Name an intermediate quantity; returns a symbol (a ``Tensor`` for a matrix) that
+        stands for it."""
         return self._add_node(name, expr, caller_location(), is_loss=False)
 
     def loss(self, name: str, expr, *, reduction: str = "mean") -> sympy.Symbol:
@@ -107,8 +128,10 @@ class Model:
         self._reduction = reduction
         return symbol
 
-    def example(self, **values) -> None:
-        """The point of the worked example: a number (or an array, for a batch) per variable."""
+    def example(self, random: int | None = None, **values) -> None:
+        """The point of the worked example: a number (or an array, for a batch) per scalar
+        variable, an array of its shape per tensor. ``random=SEED`` fills every variable not
+        given with standard normal values drawn by ``numpy.random.default_rng(SEED)``."""
         where = caller_location()
         for name, value in values.items():
             if name not in self._variables:
@@ -118,7 +141,20 @@ class Model:
                     "an example gives inputs and parameters",
                     where,
                 )
-            self._example[name] = as_value(value, f"example value for {name!r}", where)
+            variable = self._variables[name]
+            self._example[name] = as_value(
+                value, f"example value for {name!r}", where, shape=variable.shape or None
+            )
+        if random is not None:
+            rng = np.random.default_rng(random)
+            for variable in self._variables.values():
+                if variable.name not in values:
+                    draw = (
+                        rng.standard_normal(variable.shape)
+                        if variable.shape
+                        else rng.standard_normal()
+                    )
+                    self._example[variable.name] = as_value(draw, variable.name, where)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -166,6 +202,19 @@ class Model:
             self._names_by_symbol[symbol] = symbol.name
         return parsed
 
+    def _declare_one(self, name, role: str, shape, where: str | None):
+        check_name(name, role, where)
+        self._claim(name, where)
+        shape = _check_shape(shape, f"{role} {name!r}", where)
+        if not shape:
+            symbol = sympy.Symbol(name, real=True)
+        else:
+            rows, cols = (1, shape[0]) if len(shape) == 1 else shape
+            symbol = sympy.MatrixSymbol(name, rows, cols)
+        self._variables[name] = Variable(name, symbol, role, where, shape)
+        self._names_by_symbol[symbol] = name
+        return Tensor(symbol) if shape else symbol
+
     def _claim(self, name: str, where: str | None) -> None:
         previous = self._variables.get(name) or self._nodes.get(name)
         if previous is not None:
@@ -178,12 +227,26 @@ class Model:
         check_name(name, what, where)
         self._claim(name, where)
         expr = self._check_expression(expr, f"{what} {name!r}", where)
-        symbol = sympy.Symbol(name, real=True)
+        if is_loss and isinstance(expr, MatrixExpr):
+            if shape_of(expr) != (1, 1):
+                raise SymgradError(
+                    f"loss {name!r} must be a scalar; {expr} is {show_shape(shape_of(expr))} "
+                    "(reduce it with sum, mean or sum_squares)",
+                    where,
+                )
+            expr = Total(expr)  # a 1×1 result counts as a scalar
+        if isinstance(expr, MatrixExpr):
+            symbol = sympy.MatrixSymbol(name, *shape_of(expr))
+        else:
+            symbol = sympy.Symbol(name, real=True)
         self._nodes[name] = Node(name, symbol, expr, where, is_loss)
         self._names_by_symbol[symbol] = name
-        return symbol
+        return Tensor(symbol) if isinstance(symbol, sympy.MatrixSymbol) else symbol
 
     def _check_expression(self, expr, what: str, where: str | None) -> sympy.Expr:
+        expr = unwrap(expr)
+        if isinstance(expr, MatrixExpr):
+            return self._check_matrix_expression(expr, what, where)
         if isinstance(expr, (list, tuple, sympy.MatrixBase, np.ndarray)):
             raise SymgradError(
                 f"{what} must be a scalar expression, got a {type(expr).__name__} "
@@ -204,6 +267,32 @@ class Model:
             raise SymgradError(
                 f"{what} must be a scalar expression, got {type(expr).__name__} {expr}", where
             )
+        if any(isinstance(e, MatrixExpr) for e in sympy.preorder_traversal(expr)):
+            return self._check_matrix_expression(expr, what, where)
+        self._check_symbols_and_functions(expr, what, where)
+        return expr
+
+    def _check_matrix_expression(self, expr, what: str, where: str | None):
+        """A matrix expression, or a scalar one built from matrices (a trace, a sum)."""
+        # SymPy applies a scalar function to a matrix symbol without complaint (tanh(X)): make
+        # that what it must mean, the function entry by entry.
+        expr = expr.replace(
+            lambda e: isinstance(e, Application) and any(isinstance(a, MatrixExpr) for a in e.args),
+            lambda e: elementwise(e.func, *e.args, what=f"{e.func.__name__} in {what}"),
+        )
+        for node in sympy.preorder_traversal(expr):
+            if isinstance(node, sympy.MatPow) and not isinstance(node, sympy.Inverse):
+                raise SymgradError(
+                    f"{what}: matrix power {node}; write A @ A, or A * A entry by entry", where
+                )
+        try:
+            check_shapes(expr, what)
+        except SymgradError as error:
+            raise SymgradError(error.message, where) from None
+        self._check_symbols_and_functions(expr, what, where)
+        return expr
+
+    def _check_symbols_and_functions(self, expr, what: str, where: str | None) -> None:
         for symbol in sorted(expr.free_symbols, key=str):
             if self._names_by_symbol.get(symbol) != getattr(symbol, "name", None):
                 raise SymgradError(
@@ -227,11 +316,38 @@ class Model:
         ):
             if expr.has(bad):
                 raise SymgradError(f"{what} {why}", where)
-        return expr
 
 
-def as_value(value, what: str, where: str | None = None) -> float | np.ndarray:
-    """A point value as float64: a real number, or an array of them for a batch."""
+def _check_shape(shape, what: str, where: str | None) -> tuple[int, ...]:
+    if shape is None:
+        return ()
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    if (
+        not isinstance(shape, tuple)
+        or len(shape) > 2
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
+    ):
+        raise SymgradError(
+            f"{what}: shape must be (), (n,) or (rows, cols) of positive integers, got {shape!r}",
+            where,
+        )
+    return shape
+
+
+def as_value(
+    value, what: str, where: str | None = None, shape: tuple[int, ...] | None = None
+) -> float | np.ndarray:
+    """A point value as float64: a real number, or an array of them (for a batch, or of the
+    declared ``shape`` of a tensor variable)."""
+    if shape:
+        array = as_value(value, what, where)
+        if np.shape(array) != tuple(shape):
+            raise SymgradError(
+                f"{what} has shape {np.shape(array)}, but the variable is declared {tuple(shape)}",
+                where,
+            )
+        return array
     if isinstance(value, (bool, np.bool_)):
         raise SymgradError(f"{what} must be a number, got {value!r}", where)
     if isinstance(value, numbers.Real):
