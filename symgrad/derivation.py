@@ -21,10 +21,12 @@ from types import MappingProxyType
 import numpy as np
 import sympy
 from sympy.core.function import Application, Derivative, Subs
+from sympy.matrices.expressions.matexpr import MatrixExpr
 
+from . import tensors as T
 from .errors import SymgradError
 from .model import Model, Node, Variable
-from .rules import kinks_of
+from .rules import elementwise_pullback, kinks_of, matrix_rule_for
 
 
 class Partial(sympy.Symbol):
@@ -39,18 +41,47 @@ class Partial(sympy.Symbol):
         return ((self.of, self.wrt), {})
 
 
+class MatrixPartial(sympy.MatrixSymbol):
+    """∂of/∂wrt for a matrix quantity: a matrix of the quantity's shape (``dL_dW1``)."""
+
+    _meanings: dict[str, tuple[str, str]] = {}  # noqa: RUF012  (SymPy rebuilds by name)
+
+    def __new__(cls, of, wrt, rows=None, cols=None):
+        if cols is None:  # SymPy rebuilding from args: (name, rows, cols)
+            name, rows, cols = str(of), wrt, rows
+            of, wrt = cls._meanings[name]
+        name = f"d{of}_d{wrt}"
+        cls._meanings[name] = (of, wrt)
+        obj = super().__new__(cls, name, rows, cols)
+        obj.of, obj.wrt = of, wrt
+        return obj
+
+    def __getnewargs_ex__(self):
+        return ((self.of, self.wrt, int(self.rows), int(self.cols)), {})
+
+
+def partial_symbol(of: str, wrt: str, like) -> Partial | MatrixPartial:
+    """∂of/∂wrt as a symbol shaped like ``like`` (the quantity it is the adjoint of)."""
+    shape = T.shape_of(like)
+    return MatrixPartial(of, wrt, *shape) if shape else Partial(of, wrt)
+
+
 @dataclass(frozen=True)
 class LocalGradient:
-    """∂node/∂parent from the node's definition alone, in textbook form.
+    """How the gradient flows from a node back to one parent, from the node's definition alone.
 
-    ``symbol`` stands for it in a chain product. The loss's own local gradients have none: for
-    them ∂L/∂parent is where a chain starts, and the adjoint's symbol already says it.
+    For scalars it is ∂node/∂parent in textbook form, and ``symbol`` stands for it in a chain
+    product (the loss's own local gradients have none: for them ∂L/∂parent is where a chain
+    starts, and the adjoint's symbol already says it). Where a matrix is involved it is a
+    *pullback*: the parent's share of the adjoint, a matrix expression in the node's adjoint
+    (``Xᵀ(∂L/∂H ⊙ 𝟙[XW₁ > 0])``), because a matrix chain rule is not a product of factors.
     """
 
     node: str
     parent: str
     expr: sympy.Expr
     symbol: Partial | None
+    pullback: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,7 +96,9 @@ class ChainTerm:
     @property
     def expr(self) -> sympy.Expr:
         """The term with the local gradient written out and the upstream adjoint as a symbol."""
-        return self.local.expr if self.upstream is None else self.upstream * self.local.expr
+        if self.upstream is None or self.local.pullback:
+            return self.local.expr
+        return self.upstream * self.local.expr
 
 
 @dataclass(frozen=True)
@@ -74,7 +107,7 @@ class Adjoint:
     whose adjoint is 1, or a variable the loss does not depend on, whose gradient is 0)."""
 
     name: str
-    symbol: Partial
+    symbol: Partial | MatrixPartial
     terms: tuple[ChainTerm, ...]
     is_loss: bool = False
 
@@ -82,7 +115,17 @@ class Adjoint:
     def expr(self) -> sympy.Expr:
         if self.is_loss:
             return sympy.S.One
-        return sympy.Add(*[term.expr for term in self.terms])
+        return add(self.symbol, [term.expr for term in self.terms])
+
+
+def add(like, terms: list) -> sympy.Basic:
+    """The sum of scalar or matrix terms shaped like ``like`` (0 when there are none)."""
+    shape = T.shape_of(like)
+    if not shape:
+        return sympy.Add(*terms)
+    if not terms:
+        return sympy.ZeroMatrix(*shape)
+    return terms[0] if len(terms) == 1 else sympy.MatAdd(*terms).doit()
 
 
 @dataclass(frozen=True)
@@ -146,6 +189,11 @@ class Derivation:
         return self._locals[(node, parent)]
 
     @property
+    def is_tensor(self) -> bool:
+        """Whether any quantity is a matrix: then shapes are fixed and there is no batch."""
+        return any(v.is_tensor for v in self.variables) or any(n.shape for n in self.nodes)
+
+    @property
     def arguments(self) -> tuple[str, ...]:
         """The variables a point must give: those the loss reads, and those in ``wrt``."""
         used: set[sympy.Symbol] = set()
@@ -191,12 +239,15 @@ class Derivation:
             if adj.is_loss:
                 out[adj.name] = sympy.S.One
                 continue
-            out[adj.name] = sympy.Add(
-                *[
-                    (sympy.S.One if t.upstream is None else out[t.consumer]) * t.local.expr
-                    for t in adj.terms
-                ]
-            )
+            terms = []
+            for t in adj.terms:
+                if t.local.pullback:
+                    upstream = {t.upstream: out[t.consumer]} if t.upstream is not None else {}
+                    terms.append(t.local.expr.xreplace(upstream))
+                else:
+                    upstream = sympy.S.One if t.upstream is None else out[t.consumer]
+                    terms.append(upstream * t.local.expr)
+            out[adj.name] = add(adj.symbol, terms)
         return out
 
     def _in_nodes(self, name: str) -> sympy.Expr:
@@ -243,16 +294,25 @@ def derive(model: Model, wrt: Iterable[str] | str | None = None) -> Derivation:
     declared = [v.symbol for v in model.variables] + [n.symbol for n in model.nodes]
     order = {symbol: i for i, symbol in enumerate(declared)}
     needs_adjoint = {n.name for n in nodes} | set(wrt_names)
+    symbol_of = {name: _symbol(model, name) for name in needs_adjoint}
     locals_: list[LocalGradient] = []
     consumers: dict[str, list[LocalGradient]] = {name: [] for name in needs_adjoint}
     for node in nodes:
-        for parent_symbol in sorted(node.expr.free_symbols, key=order.__getitem__):
-            parent = by_symbol[parent_symbol]
-            if parent not in needs_adjoint:
-                continue
-            local = _local_gradient(node, parent, parent_symbol)
+        parents = [
+            (by_symbol[s], s)
+            for s in sorted(node.expr.free_symbols, key=order.__getitem__)
+            if by_symbol[s] in needs_adjoint
+        ]
+        if involves_matrices(node.expr) or T.shape_of(node.symbol):
+            upstream = (
+                sympy.S.One if node.is_loss else partial_symbol(loss.name, node.name, node.symbol)
+            )
+            new = _pullbacks(node, upstream, parents)
+        else:
+            new = [_local_gradient(node, parent, symbol) for parent, symbol in parents]
+        for local in new:
             locals_.append(local)
-            consumers[parent].append(local)
+            consumers[local.parent].append(local)
 
     # Adjoints, from the loss back: every consumer of a node comes after it, so reversed
     # declaration order meets each consumer's adjoint before it is needed.
@@ -261,12 +321,14 @@ def derive(model: Model, wrt: Iterable[str] | str | None = None) -> Derivation:
         terms = tuple(
             ChainTerm(
                 local.node,
-                None if local.node == loss.name else Partial(loss.name, local.node),
+                None
+                if local.node == loss.name
+                else partial_symbol(loss.name, local.node, symbol_of[local.node]),
                 local,
             )
             for local in consumers[name]
         )
-        adjoints.append(Adjoint(name, Partial(loss.name, name), terms))
+        adjoints.append(Adjoint(name, partial_symbol(loss.name, name, symbol_of[name]), terms))
 
     _check_generated_names(model, locals_, adjoints)
     kinks = tuple((node.name, kink) for node in nodes for kink in kinks_of(node.expr))
@@ -282,6 +344,177 @@ def derive(model: Model, wrt: Iterable[str] | str | None = None) -> Derivation:
         unused=unused,
         kinks=kinks,
     )
+
+
+def _symbol(model: Model, name: str):
+    for item in (*model.variables, *model.nodes):
+        if item.name == name:
+            return item.symbol
+    raise KeyError(name)
+
+
+def involves_matrices(expr) -> bool:
+    return any(isinstance(e, MatrixExpr) for e in sympy.preorder_traversal(expr))
+
+
+# --- the chain rule inside a node that involves matrices ----------------------------------------
+
+
+def _pullbacks(node: Node, upstream, parents) -> list[LocalGradient]:
+    """Reverse accumulation through the operations of one node's definition.
+
+    Starting from ``upstream`` (the node's adjoint, or 1 for the loss), each operation's rule
+    (the rule table's matrix rows, or the scalar rows entry by entry) hands a share of its
+    adjoint to each argument; what reaches a parent is that parent's pullback.
+    """
+    wanted = {symbol: name for name, symbol in parents}
+    if not wanted:
+        return []
+    order = _postorder(node.expr, set(wanted))
+    adjoint: dict = {node.expr: [upstream]}
+    reached: dict[str, list] = {name: [] for name in wanted.values()}
+    for op in reversed(order):  # from the definition's root down to the parents
+        shares = adjoint.pop(op, None)
+        if shares is None:
+            continue
+        g = add(op, shares)
+        if op in wanted:
+            reached[wanted[op]].append(g)
+            continue
+        ans = node.symbol if op == node.expr else op
+        for child, share in _shares(op, g, ans, node, set(wanted)):
+            if T.shape_of(share) != T.shape_of(child):
+                raise AssertionError(
+                    f"rule for {type(op).__name__} gave {T.shape_of(share)} for {child} "
+                    f"of shape {T.shape_of(child)}"
+                )
+            adjoint.setdefault(child, []).append(share)
+    out = []
+    for name, symbol in parents:
+        expr = add(symbol, reached[name])
+        out.append(LocalGradient(node.name, name, expr, None, pullback=True))
+    return out
+
+
+def _postorder(expr, wanted: set) -> list:
+    """Sub-expressions that lead to a wanted symbol, each after everything inside it."""
+    seen: dict = {}
+
+    def visit(e):
+        if e in seen:
+            return
+        if e in wanted:
+            seen[e] = True
+            return
+        if not (e.free_symbols & wanted):
+            return
+        for child in _children(e):
+            visit(child)
+        seen[e] = True
+
+    visit(expr)
+    return list(seen)
+
+
+def _children(op) -> tuple:
+    if isinstance(op, T.Elementwise):
+        return op.operands
+    return tuple(a for a in op.args if isinstance(a, sympy.Basic))
+
+
+def _shares(op, g, ans, node: Node, wanted: set) -> list[tuple]:
+    """(argument, its share of the adjoint) for every argument of ``op`` leading to a parent."""
+    where = f"{'loss' if node.is_loss else 'node'} {node.name!r}"
+    if isinstance(op, T.Elementwise):
+        partials = [_template_partial(op, i, ans is not op, where) for i in range(len(op.operands))]
+        textbook_ans = ans if ans is not op else None
+        results = elementwise_pullback(op, g, partials, textbook_ans)[1:]
+        return [
+            (operand, share)
+            for operand, share in zip(op.operands, results, strict=True)
+            if share is not None and operand.free_symbols & wanted
+        ]
+    rule = matrix_rule_for(op)
+    if rule is not None:
+        if rule.pullback is None:
+            raise SymgradError(
+                f"{where}: symgrad has no proven rule to differentiate {rule.name}", node.where
+            )
+        results = rule.pullback(op, g, ans)
+        out = []
+        for arg, share in zip(op.args, results, strict=True):
+            if isinstance(arg, sympy.Basic) and arg.free_symbols & wanted:
+                if share is None:
+                    raise SymgradError(
+                        f"{where}: no gradient flows through {rule.name} to {arg} "
+                        "(it is an integer or a constant of the operation)",
+                        node.where,
+                    )
+                out.append((arg, share))
+        return out
+    if isinstance(op, MatrixExpr):
+        raise SymgradError(
+            f"{where}: symgrad has no proven rule for the matrix operation "
+            f"{type(op).__name__} ({op}); it will not guess one",
+            node.where,
+        )
+    if any(isinstance(a, MatrixExpr) for a in op.args):
+        raise SymgradError(
+            f"{where}: symgrad has no proven rule for {type(op).__name__} ({op}) of a matrix; "
+            "it will not guess one",
+            node.where,
+        )
+    # A scalar operation (sum, product, power, function): its partial for each argument.
+    out = []
+    for i, arg in enumerate(op.args):
+        if not (arg.free_symbols & wanted):
+            continue
+        dummy = sympy.Dummy("a", real=True)
+        rebuilt = op.func(*[dummy if j == i else a for j, a in enumerate(op.args)])
+        partial = _checked(sympy.diff(rebuilt, dummy), op, where, node).xreplace({dummy: arg})
+        if ans is not op:
+            partial = partial.subs(op, ans)  # textbook form: σ(1 − σ) with σ the node
+        out.append((arg, _scale(g, partial)))
+    return out
+
+
+def _scale(g, factor):
+    """g · factor for a scalar factor and a scalar or matrix g."""
+    if isinstance(g, MatrixExpr):
+        return T.elementwise(lambda a, b: a * b, g, factor)
+    return g * factor
+
+
+def _template_partial(op: T.Elementwise, i: int, textbook: bool, where: str):
+    """∂template/∂(operand i) as a Lambda of the template's variables (and of the answer, last,
+    where the textbook writes the derivative with it: σ(1 − σ))."""
+    variables = op.template.variables
+    body = op.template.expr
+    partial = sympy.diff(body, variables[i])
+    partial = _checked(partial, op, where, None)
+    if textbook and isinstance(body, Application):
+        answer = sympy.Symbol(f"_e{len(variables)}", real=True)
+        rewritten = partial.subs(body, answer)
+        if answer in rewritten.free_symbols:
+            return sympy.Lambda((*variables, answer), rewritten)
+    if textbook:
+        return sympy.Lambda((*variables, sympy.Symbol(f"_e{len(variables)}", real=True)), partial)
+    return sympy.Lambda(variables, partial)
+
+
+def _checked(partial, op, where: str, node: Node | None):
+    for unevaluated in partial.atoms(Derivative, Subs):
+        inner = unevaluated.expr
+        name = inner.func.__name__ if isinstance(inner, Application) else str(inner)
+        raise SymgradError(
+            f"cannot differentiate {inner} in {where}: SymPy has no derivative for {name} and "
+            "symgrad's rule table has no row for it",
+            node.where if node else None,
+        )
+    partial = partial.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
+    if partial.has(sympy.zoo, sympy.nan):
+        raise SymgradError(f"the derivative of {op} in {where} is undefined ({partial})")
+    return partial
 
 
 def _resolve_wrt(model: Model, wrt) -> tuple[str, ...]:
