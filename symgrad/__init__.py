@@ -7,7 +7,7 @@ them, prove them right, and write the derivation out as a worked example.
 
 __version__ = "0.1.0"
 
-from sympy import Abs, Heaviside, Max, Min, cos, exp, log, sign, sin, sqrt, tanh
+import sympy as _sympy
 
 from .codegen import CompiledGradient, Trace, compile
 from .derivation import Adjoint, ChainTerm, Derivation, LocalGradient, Partial, derive
@@ -25,6 +25,36 @@ from .rules import (
     squared_error,
     sum_squares,
 )
+from .tensors import (
+    Tensor,
+    cross_entropy,
+    det,
+    entry_by_entry,
+    hadamard,
+    inv,
+    log_softmax,
+    logdet,
+    mean,
+    norm,
+    one_hot,
+    softmax,
+    trace,
+    transpose,
+)
+from .tensors import sum as sum
+
+# SymPy's functions, acting entry by entry when given a matrix.
+Abs = entry_by_entry(_sympy.Abs)
+Heaviside = entry_by_entry(_sympy.Heaviside)
+Max = entry_by_entry(_sympy.Max)
+Min = entry_by_entry(_sympy.Min)
+cos = entry_by_entry(_sympy.cos)
+exp = entry_by_entry(_sympy.exp)
+log = entry_by_entry(_sympy.log)
+sign = entry_by_entry(_sympy.sign)
+sin = entry_by_entry(_sympy.sin)
+sqrt = entry_by_entry(_sympy.sqrt)
+tanh = entry_by_entry(_sympy.tanh)
 
 __all__ = [
     "RULES",
@@ -42,24 +72,38 @@ __all__ = [
     "Partial",
     "Rule",
     "SymgradError",
+    "Tensor",
     "Trace",
     "Variable",
     "__version__",
     "bce",
     "compile",
     "cos",
+    "cross_entropy",
     "derive",
+    "det",
     "exp",
+    "hadamard",
+    "inv",
     "log",
+    "log_softmax",
+    "logdet",
+    "mean",
     "mse",
+    "norm",
+    "one_hot",
     "relu",
     "render",
     "sigmoid",
     "sign",
     "sin",
+    "softmax",
     "softplus",
     "sqrt",
     "squared_error",
+    "sum",
     "sum_squares",
     "tanh",
+    "trace",
+    "transpose",
 ]

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import sympy
 
 from .. import __version__
-from ..derivation import Derivation
+from ..derivation import Derivation, add
 from ..errors import SymgradError
 from ..rules import Primitive
+from ..tensors import Elementwise
 from .printers import PRINTERS, CodePrinter
 
 BACKENDS = tuple(PRINTERS)
@@ -52,13 +53,16 @@ def backward_assignments(derivation: Derivation) -> list[Assignment]:
         factors = []
         for term in adjoint.terms:
             local = term.local
+            if local.pullback:  # a matrix share, already in terms of the upstream adjoint
+                factors.append(local.expr)
+                continue
             if local.symbol is not None and not _is_trivial(local.expr):
                 out.append(Assignment(local.symbol, local.expr))
                 factor = local.symbol
             else:
                 factor = local.expr
             factors.append(factor if term.upstream is None else term.upstream * factor)
-        out.append(Assignment(adjoint.symbol, sympy.Add(*factors)))
+        out.append(Assignment(adjoint.symbol, add(adjoint.symbol, factors)))
     return out
 
 
@@ -70,8 +74,25 @@ def schedule_cse(assignments: list[Assignment]) -> list[Assignment]:
     """Share common subexpressions; each temporary goes right before its first user."""
     if not assignments:
         return []
+    # An Elementwise template is a Lambda whose variables are bound: CSE must not pull pieces
+    # out of it, so each template is hidden behind an opaque symbol while CSE runs.
+    templates: dict[sympy.Basic, sympy.Symbol] = {}
+
+    def hide(expr):
+        return expr.replace(
+            lambda e: isinstance(e, Elementwise) and not isinstance(e.template, sympy.Symbol),
+            lambda e: Elementwise(
+                templates.setdefault(e.template, sympy.Symbol(f"__template{len(templates)}")),
+                *e.operands,
+            ),
+        )
+
+    hidden = [hide(a.expr) for a in assignments]
+    shown = {symbol: template for template, symbol in templates.items()}
     temps = sympy.numbered_symbols("_t", real=True)
-    replacements, reduced = sympy.cse([a.expr for a in assignments], symbols=temps, order="none")
+    replacements, reduced = sympy.cse(hidden, symbols=temps, order="none")
+    replacements = [(t, e.xreplace(shown)) for t, e in replacements]
+    reduced = [e.xreplace(shown) for e in reduced]
     definitions = dict(replacements)
     emitted: set[sympy.Symbol] = set()
     out: list[Assignment] = []
@@ -111,7 +132,8 @@ def emit_module(
     printer = PRINTERS[backend]()
     writer = _Writer(derivation, backend, reduction, printer)
     functions = [writer.trace()] if trace else [writer.forward(), writer.loss_and_grad()]
-    helpers = [printer.helper_sources[name] for name in sorted(printer.helpers | {"_sum_to"})]
+    needed = printer.helpers if derivation.is_tensor else printer.helpers | {"_sum_to"}
+    helpers = [printer.helper_sources[name] for name in sorted(needed)]
     header = _header(derivation, backend, reduction)
     return "\n\n".join([header, *helpers, *functions]).rstrip() + "\n"
 
@@ -120,10 +142,18 @@ def _header(derivation: Derivation, backend: str, reduction: str) -> str:
     module = "numpy as np" if backend == "numpy" else "torch"
     arguments = ", ".join(derivation.arguments)
     grads = ", ".join(f'"{name}": ∂{derivation.loss.name}/∂{name}' for name in derivation.wrt)
-    batch = (
-        "Every argument may be a number or an array; they broadcast together over a batch,\n"
-        f"and the loss is the {reduction} of the per-sample losses."
-    )
+    if derivation.is_tensor:
+        shapes = ", ".join(
+            f"{v.name} {'×'.join(map(str, v.shape)) or 'scalar'}"
+            for v in derivation.variables
+            if v.name in derivation.arguments
+        )
+        batch = f"Arguments have the declared shapes: {shapes}."
+    else:
+        batch = (
+            "Every argument may be a number or an array; they broadcast together over a batch,\n"
+            f"and the loss is the {reduction} of the per-sample losses."
+        )
     device = (
         "\nArguments become tensors of the given dtype (default float64) on the given device."
         if backend == "torch"
@@ -159,24 +189,42 @@ class _Writer:
         return f"{decorator}def {name}({', '.join(args)}):"
 
     def conversions(self) -> list[str]:
-        if self.backend != "torch":
-            return []
-        return [
-            f"{name} = torch.as_tensor({name}, dtype=dtype, device=device)"
-            for name in self.d.arguments
-        ]
+        """Torch makes tensors of every argument; a vector declared (n,) becomes a 1×n row."""
+        out = []
+        for name in self.d.arguments:
+            shape = self.d.variable(name).shape
+            row = f"(1, {shape[0]})" if len(shape) == 1 else None
+            if self.backend == "torch":
+                reshape = f".reshape{row}" if row else ""
+                out.append(f"{name} = torch.as_tensor({name}, dtype=dtype, device=device){reshape}")
+            elif row:
+                out.append(f"{name} = np.reshape({name}, {row})")
+        return out
 
     def lines(self, assignments: list[Assignment]) -> list[str]:
-        return [f"{a.target.name} = {self.printer.doprint(a.expr)}" for a in assignments]
+        return [f"{a.target.name} = {self.value(a.expr)}" for a in assignments]
+
+    def value(self, expr) -> str:
+        text = self.printer.doprint(expr)
+        if (
+            self.backend == "torch"
+            and not expr.free_symbols
+            and not isinstance(expr, sympy.MatrixExpr)
+        ):
+            # a constant quantity is a tensor too, so torch functions accept it downstream
+            return f"torch.as_tensor({text}, dtype=dtype, device=device)"
+        return text
 
     def reduced_loss(self) -> str:
         loss = self.d.loss.name
+        if self.d.is_tensor:  # the loss of a tensor model is already one number
+            return loss
         if self.backend == "numpy":
             return f"np.{self.reduction}({loss})"
         return f"{loss}.{self.reduction}()"
 
     def scale(self) -> list[str]:
-        if self.reduction == "sum":
+        if self.reduction == "sum" or self.d.is_tensor:
             return []
         size = (
             f"np.size({self.d.loss.name})"
@@ -187,6 +235,15 @@ class _Writer:
 
     def gradient(self, name: str) -> str:
         adjoint = self.d.adjoint(name).symbol.name
+        if self.d.is_tensor:
+            shape = self.d.variable(name).shape
+            if len(shape) == 1:  # back to the declared (n,)
+                return (
+                    f"{adjoint}.reshape({shape[0]})"
+                    if self.backend == "torch"
+                    else (f"np.reshape({adjoint}, ({shape[0]},))")
+                )
+            return adjoint
         scaled = " * _scale" if self.reduction == "mean" else ""
         return f"_sum_to({adjoint}, {name}){scaled}"
 
@@ -199,11 +256,12 @@ class _Writer:
         body = self.conversions()
         body += self.lines(schedule_cse(forward_assignments(self.d)))
         body.append(f"return {self.reduced_loss()}")
-        return self.function(
-            "forward",
-            f"Return {self.d.loss.name}, the {self.reduction} of the per-sample losses.",
-            body,
-        )
+        return self.function("forward", f"Return {self.describe_loss()}.", body)
+
+    def describe_loss(self) -> str:
+        if self.d.is_tensor:
+            return f"the loss {self.d.loss.name}"
+        return f"{self.d.loss.name}, the {self.reduction} of the per-sample losses"
 
     def _sweep(self) -> list[str]:
         forward = forward_assignments(self.d)
@@ -215,7 +273,9 @@ class _Writer:
             "# forward pass",
             *self.lines(scheduled[:split]),
             "",
-            "# backward pass: adjoints of one sample's loss, from the loss back",
+            "# backward pass: adjoints of one sample's loss, from the loss back"
+            if not self.d.is_tensor
+            else "# backward pass: adjoints of the loss, from the loss back",
             *self.lines(scheduled[split:]),
             "",
             *self.scale(),
@@ -232,7 +292,7 @@ class _Writer:
         body += [f"return {self.reduced_loss()}, {grads[0]}", *grads[1:]]
         return self.function(
             "loss_and_grad",
-            f"Return {self.d.loss.name} ({self.reduction} over the batch) and its gradient.",
+            f"Return {self.describe_loss()}, and its gradient.",
             body,
         )
 

@@ -15,9 +15,15 @@ from sympy.core.function import Application
 from sympy.printing.str import StrPrinter
 
 from ..errors import SymgradError
-from ..rules import RULES_BY_NAME, rule_for, spell
+from ..rules import RULES_BY_NAME, matrix_rule_for, rule_for, spell
+from ..tensors import Elementwise
 
 _HELPER_CALL = re.compile(r"\b(_[a-z_]+)\(")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.T)?$")
+
+
+def _atomic(text: str) -> bool:
+    return bool(_NAME.match(text)) or text.replace(".", "", 1).isdigit()
 
 
 class CodePrinter(StrPrinter):
@@ -32,11 +38,32 @@ class CodePrinter(StrPrinter):
     def __init__(self):
         super().__init__()
         self.helpers: set[str] = set()
+        self._placeholders: dict[sympy.Symbol, str] = {}  # template variable → printed operand
 
     def _print(self, expr, **kwargs):
+        if isinstance(expr, sympy.Expr) and expr.is_number and not expr.is_Number:
+            # exp(2), sqrt(3), log(2): a constant, as a float literal (torch.exp(2) would fail)
+            value = complex(expr.evalf(30))
+            if value.imag != 0:
+                raise SymgradError(f"the constant {expr} is not real")
+            return repr(value.real)
+        if isinstance(expr, Elementwise):
+            return self._print_elementwise(expr)
+        if isinstance(expr, sympy.MatrixSymbol):
+            return expr.name
+        if expr in self._placeholders:
+            return self._placeholders[expr]
+        if isinstance(expr, sympy.log) and isinstance(expr.args[0], sympy.Determinant):
+            # log det A from the LU factors: no overflow of det A on the way
+            return self._use(f"_logdet({self._print(expr.args[0].arg)})")
+        matrix_rule = matrix_rule_for(expr)
+        if matrix_rule is not None:
+            spelling = getattr(matrix_rule, self.target)
+            args = [self._print(a) if isinstance(a, sympy.Basic) else str(a) for a in expr.args]
+            return self._use(spelling(expr, args))
         if isinstance(expr, Application):
             return self._print_table_function(expr)
-        if not isinstance(expr, self._allowed):
+        if isinstance(expr, sympy.MatrixExpr) or not isinstance(expr, self._allowed):
             raise SymgradError(
                 f"symgrad cannot write {type(expr).__name__} ({expr}) as {self.language} code; "
                 "use arithmetic and the functions of the rule table"
@@ -54,6 +81,20 @@ class CodePrinter(StrPrinter):
         if spelling is None:  # a loss: print its definition
             return "(" + self._print(rule.definition(*expr.args)) + ")"
         return self._use(spell(spelling, [self._print(arg) for arg in expr.args]))
+
+    def _print_elementwise(self, expr: Elementwise) -> str:
+        """The template's formula with each variable replaced by its printed operand; the
+        arrays broadcast as NumPy and PyTorch do."""
+        saved = self._placeholders
+        printed = {}
+        for variable, operand in zip(expr.template.variables, expr.operands, strict=True):
+            text = self._print(operand)
+            printed[variable] = text if _atomic(text) else f"({text})"
+        self._placeholders = {**saved, **printed}
+        try:
+            return self._print(expr.template.expr)
+        finally:
+            self._placeholders = saved
 
     def _use(self, text: str) -> str:
         self.helpers.update(h for h in _HELPER_CALL.findall(text) if h in self.helper_sources)
@@ -108,6 +149,36 @@ def _sum_to(g, like):
 }
 
 
+NUMPY_HELPERS.update(
+    {
+        "_softmax": """\
+def _softmax(a, axis):
+    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+""",
+        "_log_softmax": """\
+def _log_softmax(a, axis):
+    shifted = a - np.max(a, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+""",
+        "_one_hot": """\
+def _one_hot(labels, classes):
+    return np.eye(classes)[np.asarray(labels).astype(np.int64).ravel()]
+""",
+        "_singular_outer": """\
+def _singular_outer(a):
+    u, _, vt = np.linalg.svd(a)
+    return np.outer(u[:, 0], vt[0])
+""",
+        "_logdet": """\
+def _logdet(a):
+    sign, logabs = np.linalg.slogdet(a)
+    return logabs if sign > 0 else np.nan  # log det A needs det A > 0
+""",
+    }
+)
+
+
 class NumPyPrinter(CodePrinter):
     target = "numpy"
     language = "NumPy"
@@ -156,6 +227,31 @@ def _sum_to(g, like):
     return g.sum(dim=dims, keepdim=True).reshape(like.shape)
 ''',
 }
+
+
+TORCH_HELPERS.update(
+    {
+        "_broadcast": """\
+def _broadcast(value, rows, cols, dtype, device):
+    return torch.as_tensor(value, dtype=dtype, device=device).expand(rows, cols)
+""",
+        "_one_hot": """\
+def _one_hot(labels, classes):
+    picked = torch.nn.functional.one_hot(labels.long().reshape(-1), classes)
+    return picked.to(labels.dtype)
+""",
+        "_singular_outer": """\
+def _singular_outer(a):
+    u, _, vh = torch.linalg.svd(a)
+    return torch.outer(u[:, 0], vh[0])
+""",
+        "_logdet": """\
+def _logdet(a):
+    sign, logabs = torch.linalg.slogdet(a)
+    return torch.where(sign > 0, logabs, torch.full_like(logabs, float("nan")))
+""",
+    }
+)
 
 
 class TorchPrinter(CodePrinter):
