@@ -506,9 +506,10 @@ def _matmul_pullback(op, g, ans):
         # G is a 1×1 [s] (a 1×1 product used as the loss): Aᵀ[s]Bᵀ is s AᵀBᵀ
         scalars, coefficient, g = [*scalars, g.value], coefficient * g.value, None
     out = []
+    position = 0  # among the matrices (a factor may repeat: A Aᵀ A)
     for arg in op.args:
         if isinstance(arg, MatrixExpr):
-            i = matrices.index(arg)
+            i, position = position, position + 1
             left, right = _product(matrices[:i]), _product(matrices[i + 1 :])
             factors = [left.T] if left is not None else []
             factors += [g] if g is not None else []
@@ -516,7 +517,8 @@ def _matmul_pullback(op, g, ans):
             adjoint = _product(factors)
             out.append(adjoint if coefficient == 1 else sympy.MatMul(coefficient, adjoint).doit())
         else:
-            others = sympy.Mul(*[s for s in scalars if s is not arg])
+            k = next(j for j, s in enumerate(scalars) if s is arg)
+            others = sympy.Mul(*(scalars[:k] + scalars[k + 1 :]))
             picked = (
                 _product(matrices)
                 if g is None
@@ -543,6 +545,18 @@ def _hadamard_power_pullback(op, g, ans):
 
 def _inverse_pullback(op, g, ans):
     return ((-sympy.MatMul(ans.T, g, ans.T)).doit(), None)  # SymPy's Inverse is A**-1
+
+
+def _matpow_pullback(op, g, ans):
+    base, n = op.args
+    if not (n.is_Integer and n > 0):
+        raise T.SymgradError(
+            f"symgrad differentiates a matrix power A**n for n = 1, 2, …, not {op}"
+        )
+    n = int(n)
+    power = lambda k: sympy.Identity(T.shape_of(base)[0]) if k == 0 else base.T**k  # noqa: E731
+    terms = [sympy.MatMul(power(k), g, power(n - 1 - k)).doit() for k in range(n)]
+    return (sympy.MatAdd(*terms).doit() if len(terms) > 1 else terms[0], None)
 
 
 def _trace_pullback(op, g, ans):
@@ -670,6 +684,13 @@ MATRIX_RULES: tuple[MatrixRule, ...] = (
         numpy=_fixed("np.linalg.inv({0})"), torch=_fixed("torch.linalg.inv({0})"),
         latex=lambda op, a: f"{a[0]}^{{-1}}", text=lambda op, a: f"{a[0]}⁻¹",
         summary="matrix inverse", textbook="∂/∂A: −A⁻ᵀ G A⁻ᵀ",
+    ),
+    MatrixRule(
+        "matrix_power", sympy.MatPow, _matpow_pullback,
+        numpy=lambda op, a: f"np.linalg.matrix_power({a[0]}, {a[1]})",
+        torch=lambda op, a: f"torch.linalg.matrix_power({a[0]}, {a[1]})",
+        latex=lambda op, a: f"{a[0]}^{{{a[1]}}}", text=lambda op, a: f"{a[0]}^{a[1]}",
+        summary="matrix power Aⁿ, n = 1, 2, … (A @ A)", textbook="∂/∂A: Σₖ (Aᵀ)ᵏ G (Aᵀ)ⁿ⁻¹⁻ᵏ",
     ),
     MatrixRule(
         "trace", sympy.Trace, _trace_pullback,

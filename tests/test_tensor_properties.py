@@ -45,7 +45,7 @@ def recipes(draw):
     shape = shapes["P0"]
     for i in range(draw(st.integers(1, 5))):
         kind = draw(st.sampled_from(["matmul", "transpose", "bias", "scale", "hadamard", "unary",
-                                     "axis_sum", "softmax", "square_ops"]))  # fmt: skip
+                                     "axis_sum", "softmax", "square_ops", "sandwich"]))  # fmt: skip
         name = f"P{len(shapes)}"
         if kind == "matmul":
             shapes[name] = (shape[1], draw(dim))
@@ -71,12 +71,11 @@ def recipes(draw):
             shape = (1, shape[1]) if axis == 0 else (shape[0], 1)
         elif kind == "softmax":
             steps.append(("softmax", current, draw(st.sampled_from([0, 1]))))
+        elif kind == "sandwich":  # the same factor twice in one product
+            steps.append(("sandwich", current))
         elif kind == "square_ops":  # S = A Aᵀ + 2I is square and well conditioned
             steps.append(("square_ops", current, draw(st.sampled_from(["trace", "logdet", "inv"]))))
-            if steps[-1][2] == "inv":
-                shape = (shape[0], shape[0])
-            else:
-                shape = (1, 1)
+            shape = (shape[0], shape[0]) if steps[-1][2] == "inv" else (1, 1)
         current = f"n{i}"
     loss = draw(st.sampled_from(sorted(LOSSES)))
     seed = draw(st.integers(0, 2**16))
@@ -104,13 +103,16 @@ def build(shapes, steps, loss):
             value = T.sum(a, axis=step[2])
         elif kind == "softmax":
             value = T.softmax(a, axis=step[2])
+        elif kind == "sandwich":
+            value = a @ a.T @ a
         else:
             n = a.shape[0]
             square = a @ a.T + 2 * T.Tensor(sympy.Identity(n))
             one = T.Tensor(sympy.OneMatrix(1, 1))  # a scalar back into a 1×1 matrix
-            value = {"trace": lambda: T.trace(square) * one,
-                     "logdet": lambda: T.logdet(square) * one,
-                     "inv": lambda: T.inv(square)}[step[2]]()  # fmt: skip
+            if step[2] == "inv":
+                value = T.inv(square)
+            else:
+                value = (T.trace(square) if step[2] == "trace" else T.logdet(square)) * one
         q[f"n{i}"] = m.node(f"n{i}", value)
     m.loss("L", LOSSES[loss][0](q[f"n{len(steps) - 1}"]))
     return m
@@ -137,11 +139,15 @@ def reference(shapes, steps, loss, values):
             value = a.sum(step[2], keepdim=True)
         elif kind == "softmax":
             value = torch.softmax(a, step[2])
+        elif kind == "sandwich":
+            value = a @ a.T @ a
         else:
             square = a @ a.T + 2 * torch.eye(a.shape[0], dtype=torch.float64)
-            value = {"trace": lambda: torch.trace(square).reshape(1, 1),
-                     "logdet": lambda: torch.logdet(square).reshape(1, 1),
-                     "inv": lambda: torch.linalg.inv(square)}[step[2]]()  # fmt: skip
+            if step[2] == "inv":
+                value = torch.linalg.inv(square)
+            else:
+                scalar = torch.trace(square) if step[2] == "trace" else torch.logdet(square)
+                value = scalar.reshape(1, 1)
         q[f"n{i}"] = value
     result = LOSSES[loss][1](q[f"n{len(steps) - 1}"])
     result.backward()
@@ -153,7 +159,10 @@ def reference(shapes, steps, loss, values):
 def test_random_matrix_compositions_agree_with_autograd(recipe):
     shapes, steps, loss, seed = recipe
     rng = np.random.default_rng(seed)
-    values = {k: rng.uniform(-1.5, 1.5, size=s) if s else float(rng.uniform(-1.5, 1.5)) for k, s in shapes.items()}
+    values = {
+        k: rng.uniform(-1.5, 1.5, size=s) if s else float(rng.uniform(-1.5, 1.5))
+        for k, s in shapes.items()
+    }
     model = build(shapes, steps, loss)
     d = symgrad.derive(model)
     # Values are drawn from a continuous distribution, so no relu or abs sits exactly at its kink.
@@ -166,4 +175,6 @@ def test_random_matrix_compositions_agree_with_autograd(recipe):
             got = grads[name].numpy() if backend == "torch" else np.asarray(grads[name])
             want = expected[name]
             assert got.shape == np.shape(values[name])
-            np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10, err_msg=f"{backend} {name} {recipe}")
+            np.testing.assert_allclose(
+                got, want, rtol=1e-8, atol=1e-10, err_msg=f"{backend} {name} {recipe}"
+            )

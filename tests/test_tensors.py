@@ -156,6 +156,11 @@ OPERATIONS = {
         lambda t: ((t["X"] @ t["W"] + t["b"]) ** 2).sum(),
         {"X": ("input", (4, 3)), "W": ("param", (3, 2)), "b": ("param", (2,))},
     ),
+    "repeated_factor": (  # A appears twice in one product: each place gets its own share
+        lambda s: T.sum(s["A"] @ s["B"] @ s["A"]) + T.sum(s["A"] @ s["A"].T @ s["A"]),
+        lambda t: (t["A"] @ t["B"] @ t["A"]).sum() + (t["A"] @ t["A"].T @ t["A"]).sum(),
+        {"A": ("param", (3, 3)), "B": ("param", (3, 3))},
+    ),
     "column_bias_and_scalar": (
         lambda s: T.sum(s["a"] * (s["A"] + s["c"]) - 1),
         lambda t: (t["a"] * (t["A"] + t["c"]) - 1).sum(),
@@ -344,11 +349,14 @@ def test_loss_must_be_scalar_or_one_by_one():
         m.loss("L", A * 2)
 
 
-def test_sympy_matrix_power_is_refused():
+def test_matrix_powers():
     m = Model("m")
-    A = m.param("A", (2, 2))
+    A = m.param("A", (3, 3))
     with pytest.raises(SymgradError, match="matrix power"):
-        m.node("P", sympy.MatPow(A.expr, 2))
+        m.node("P", sympy.MatPow(A.expr, -2))
+    m.loss("L", T.sum(A @ A @ A.T @ A))  # SymPy writes A @ A as A**2
+    m.example(A=np.random.default_rng(5).normal(size=(3, 3)))
+    check_against_autograd(m, lambda t: (t["A"] @ t["A"] @ t["A"].T @ t["A"]).sum())
 
 
 def test_tanh_of_a_sympy_matrix_symbol_means_entry_by_entry():
