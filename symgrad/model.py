@@ -182,6 +182,13 @@ class Model:
     def name_of(self, symbol: sympy.Symbol) -> str:
         return self._names_by_symbol[symbol]
 
+    def symbol(self, name: str):
+        """The SymPy symbol of a declared variable or node."""
+        item = self._variables.get(name) or self._nodes.get(name)
+        if item is None:
+            raise SymgradError(f"model {self.name!r} declares no {name!r}")
+        return item.symbol
+
     # --- checks ---------------------------------------------------------------------------
 
     def _declare(self, names, role: str, where: str | None):
@@ -281,9 +288,14 @@ class Model:
             lambda e: elementwise(e.func, *e.args, what=f"{e.func.__name__} in {what}"),
         )
         for node in sympy.preorder_traversal(expr):
-            if isinstance(node, sympy.MatPow) and not isinstance(node, sympy.Inverse):
+            if (
+                isinstance(node, sympy.MatPow)
+                and not isinstance(node, sympy.Inverse)
+                and not (node.exp.is_Integer and node.exp > 0)
+            ):
                 raise SymgradError(
-                    f"{what}: matrix power {node}; write A @ A, or A * A entry by entry", where
+                    f"{what}: matrix power {node}; symgrad takes A**n for n = 1, 2, … (and inv(A))",
+                    where,
                 )
         try:
             check_shapes(expr, what)

@@ -342,7 +342,11 @@ def elementwise(function: Callable, *operands, what: str = "an elementwise opera
     kept_shape = broadcast([shape_of(o) for o in kept], kept, what)
     if not any(isinstance(o, MatrixExpr) for o in kept):
         value = body.xreplace(dict(zip(renamed, kept, strict=True)))
+        if full_shape and value == 0:
+            return sympy.ZeroMatrix(*full_shape)
         return Broadcast(value, *full_shape) if full_shape else value
+    if body == renamed[0] and len(kept) == 1 and kept_shape == full_shape:
+        return kept[0]  # the identity: no operation at all
     result = Elementwise(Lambda(tuple(renamed), body), *kept)
     if kept_shape != full_shape and full_shape:
         return Broadcast(result, *full_shape)
