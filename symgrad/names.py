@@ -184,8 +184,21 @@ def _latex_word(word: str) -> str:
     return word
 
 
+def _entry_of(name: str) -> tuple[str, tuple[str, ...]] | None:
+    """``W1_1_2`` (entry (1, 2) of the matrix W1, as ``--unroll`` names it) → ("W1", ("1", "2")):
+    a name with a numbered base followed by numeric parts only."""
+    base, *rest = name.split("_")
+    if rest and all(part.isdigit() for part in rest) and _TRAILING_DIGITS.match(base):
+        return base, tuple(rest)
+    return None
+
+
 def latex_name(name: str) -> str:
-    """``sigma1`` → ``\\sigma_{1}``, ``x_hat`` → ``\\hat{x}``, ``net_h1`` → ``net_{h1}``."""
+    """``sigma1`` → ``\\sigma_{1}``, ``x_hat`` → ``\\hat{x}``, ``net_h1`` → ``net_{h1}``,
+    ``W1_1_2`` → ``(W_{1})_{1,2}``."""
+    entry = _entry_of(name)
+    if entry:
+        return f"({latex_name(entry[0])})_{{{','.join(entry[1])}}}"
     base, accents, subscripts = _parts(name)
     out = _latex_word(base)
     for accent in accents:
@@ -206,7 +219,11 @@ def _subscript(text: str) -> str:
 
 
 def text_name(name: str) -> str:
-    """``sigma1`` → ``σ₁``, ``x_hat`` → ``x̂``, ``E_total`` → ``Eₜₒₜₐₗ``."""
+    """``sigma1`` → ``σ₁``, ``x_hat`` → ``x̂``, ``E_total`` → ``Eₜₒₜₐₗ``,
+    ``W1_1_2`` → ``(W₁)₁,₂``."""
+    entry = _entry_of(name)
+    if entry:
+        return f"({text_name(entry[0])})" + ",".join(_subscript(i) for i in entry[1])
     base, accents, subscripts = _parts(name)
     out = _unicode_word(base)
     for accent in accents:

@@ -1,0 +1,160 @@
+"""Unrolling a small tensor model into scalars, for a worked example entry by entry.
+
+Every matrix variable becomes one scalar per entry, named by its 1-based position: ``W`` of
+2×2 gives ``W_1_1`` … ``W_2_2``; a row or column gives ``b_1`` … ``b_n``; a 1×1 keeps its name.
+Every matrix node becomes one scalar node per entry, whose definition is that entry of the
+matrix formula. The result is an ordinary scalar model: ``derive`` then works it the way a
+lecture does by hand.
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from . import tensors as T
+from .errors import SymgradError
+from .model import Model, Variable
+
+LIMIT = 400  # entries: beyond this a worked example is no longer something to read
+
+
+def entry_name(name: str, index: tuple[int, int], shape: tuple[int, int]) -> str:
+    rows, cols = shape
+    if (rows, cols) == (1, 1):
+        return name
+    if rows == 1:
+        return f"{name}_{index[1] + 1}"
+    if cols == 1:
+        return f"{name}_{index[0] + 1}"
+    return f"{name}_{index[0] + 1}_{index[1] + 1}"
+
+
+def unroll(model: Model, *, limit: int = LIMIT) -> Model:
+    """The scalar model with one quantity per entry of each matrix of ``model``."""
+    size = sum(_size(v.shape) for v in model.variables) + sum(_size(n.shape) for n in model.nodes)
+    if size > limit:
+        raise SymgradError(
+            f"model {model.name!r} has {size} scalar entries; unrolling is for small models "
+            f"(at most {limit})"
+        )
+    out = Model(f"{model.name} (unrolled)")
+    env: dict = {}
+    for variable in model.variables:
+        env[variable.symbol] = _declare(out, variable)
+    for node in model.nodes:
+        value = explicit(node.expr, env)
+        if isinstance(value, sympy.MatrixBase):
+            rows, cols = value.shape
+            symbols = [
+                [
+                    out.node(entry_name(node.name, (i, j), (rows, cols)), value[i, j])
+                    for j in range(cols)
+                ]
+                for i in range(rows)
+            ]
+            env[node.symbol] = sympy.ImmutableMatrix(symbols)
+        elif node.is_loss:
+            env[node.symbol] = out.loss(node.name, value, reduction=model.reduction)
+        else:
+            env[node.symbol] = out.node(node.name, value)
+    point = {}
+    for name, value in model.example_point.items():
+        variable = next(v for v in model.variables if v.name == name)
+        if not variable.shape:
+            point[name] = value
+            continue
+        shape = T.shape_of(variable.symbol)
+        for index, entry in _entries(variable, value):
+            point[entry_name(name, index if len(index) == 2 else (0, index[0]), shape)] = entry
+    if point:
+        out.example(**point)
+    return out
+
+
+def _size(shape) -> int:
+    size = 1
+    for n in shape:
+        size *= n
+    return size
+
+
+def _declare(out: Model, variable: Variable):
+    declare = out.inputs if variable.role == "input" else out.params
+    if not variable.shape:
+        return declare(variable.name)
+    rows, cols = T.shape_of(variable.symbol)
+    return sympy.ImmutableMatrix(
+        [
+            [declare(entry_name(variable.name, (i, j), (rows, cols))) for j in range(cols)]
+            for i in range(rows)
+        ]
+    )
+
+
+def _entries(variable: Variable, value):
+    import numpy as np
+
+    array = np.asarray(value)
+    for index in np.ndindex(*variable.shape):
+        yield index, float(array[index])
+
+
+def explicit(expr, env: dict):
+    """``expr`` with every matrix written out entry by entry (a SymPy Matrix or a scalar)."""
+    if isinstance(expr, sympy.MatrixSymbol):
+        return env[expr]
+    if isinstance(expr, sympy.Symbol):
+        return env.get(expr, expr)
+    if isinstance(expr, sympy.MatMul):
+        out = sympy.S.One
+        for arg in expr.args:
+            out = out * explicit(arg, env)
+        return out
+    if isinstance(expr, sympy.MatAdd):
+        parts = [explicit(arg, env) for arg in expr.args]
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        return total
+    if isinstance(expr, sympy.Transpose):
+        return explicit(expr.arg, env).T
+    if isinstance(expr, sympy.Inverse):
+        return explicit(expr.arg, env).inv()
+    if isinstance(expr, sympy.HadamardProduct):
+        parts = [explicit(arg, env) for arg in expr.args]
+        out = parts[0]
+        for part in parts[1:]:
+            out = out.multiply_elementwise(part)
+        return out
+    if isinstance(expr, sympy.HadamardPower):
+        base = explicit(expr.base, env)
+        return base.applyfunc(lambda e: e ** explicit(expr.exp, env))
+    if isinstance(expr, sympy.Trace):
+        return explicit(expr.arg, env).trace()
+    if isinstance(expr, sympy.Determinant):
+        return explicit(expr.arg, env).det()
+    if isinstance(expr, (sympy.Identity, sympy.OneMatrix, sympy.ZeroMatrix)):
+        return sympy.ImmutableMatrix(expr.as_explicit())
+    if isinstance(expr, T.Total):
+        return sympy.Add(*explicit(expr.matrix, env))
+    if isinstance(expr, (T.Elementwise, T.AxisSum, T.Broadcast, T.Softmax)):
+        rebuilt = expr.func(*[_as_matrix_expr(explicit(a, env)) for a in expr.args])
+        rows, cols = T.shape_of(expr)
+        return sympy.ImmutableMatrix(rows, cols, lambda i, j: rebuilt._entry(i, j))
+    if isinstance(expr, T.OneHot):
+        raise SymgradError(
+            "symgrad cannot unroll one_hot: its entries depend on the labels' values"
+        )
+    if isinstance(expr, (MatrixExpr, T.SpectralNorm)):
+        raise SymgradError(f"symgrad cannot unroll {type(expr).__name__} ({expr})")
+    if not expr.args:
+        return expr
+    return expr.func(*[explicit(arg, env) for arg in expr.args])
+
+
+def _as_matrix_expr(value):
+    """An explicit Matrix where a matrix argument is expected (for ``_entry``)."""
+    if isinstance(value, sympy.MatrixBase):
+        return sympy.ImmutableMatrix(value)
+    return value
