@@ -262,9 +262,9 @@ class Derivation:
         )
 
 
-def derive(model: Model, wrt: Iterable[str] | str | None = None) -> Derivation:
+def derive(model: Model, wrt: Iterable[str] | str | None = None, *, order: int = 1):
     """Apply the chain rule to ``model``; ``wrt`` defaults to its parameters (to its inputs when
-    it has none).
+    it has none). ``order=2`` derives again, for Hessians (``symgrad.hessian``).
 
     >>> from symgrad import Model, derive
     >>> m = Model("square"); x = m.inputs("x"); w = m.params("w")
@@ -272,6 +272,12 @@ def derive(model: Model, wrt: Iterable[str] | str | None = None) -> Derivation:
     >>> derive(m).gradient("w")
     2*w*x**2
     """
+    if order == 2:
+        from .hessian import hessian  # second order is derived by deriving again
+
+        return hessian(model, wrt)
+    if order != 1:
+        raise SymgradError(f"order must be 1 or 2, got {order!r}")
     loss = model.loss_node
     if loss is None:
         raise SymgradError(f"model {model.name!r} has no loss; declare one with m.loss(name, expr)")
@@ -383,6 +389,8 @@ def _pullbacks(node: Node, upstream, parents) -> list[LocalGradient]:
             continue
         ans = node.symbol if op == node.expr else op
         for child, share in _shares(op, g, ans, node, set(wanted)):
+            if share == 0 or isinstance(share, sympy.ZeroMatrix):
+                continue  # nothing flows (the derivative of a step is 0 off its jump)
             if T.shape_of(share) != T.shape_of(child):
                 raise AssertionError(
                     f"rule for {type(op).__name__} gave {T.shape_of(share)} for {child} "

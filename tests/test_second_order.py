@@ -1,0 +1,139 @@
+"""Second order: the Hessian of scalar models against torch.autograd.functional.hessian, and
+Hessian-vector products of tensor models against torch.func."""
+
+import numpy as np
+import pytest
+import sympy
+
+import symgrad
+from symgrad import Model, SymgradError
+from symgrad import tensors as T
+from symgrad.hessian import hessian
+
+from .conftest import load_example
+
+torch = pytest.importorskip("torch")
+
+
+def seed003_loss(names, point):
+    def f(p):
+        v = {
+            **{k: torch.tensor(x, dtype=torch.float64) for k, x in point.items()},
+            **dict(zip(names, p, strict=True)),
+        }
+        z1 = v["W1"] * v["x1"] + v["W2"] * v["x2"] + v["b1"]
+        z2 = v["W3"] * v["x1"] + v["W4"] * v["x2"] + v["b2"]
+        s3 = torch.sigmoid(v["W5"] * torch.sigmoid(z1) + v["W6"] * torch.sigmoid(z2) + v["b3"])
+        return -(v["y"] * torch.log(s3) + (1 - v["y"]) * torch.log(1 - s3))
+
+    return f
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_seed003_hessian_equals_autograd(backend):
+    d = symgrad.derive(load_example("seed003_two_layer_sigmoid.py"))
+    order = symgrad.derive(load_example("seed003_two_layer_sigmoid.py"), order=2)
+    H = order.compile(backend).hessian(**d.example)
+    start = torch.tensor([d.example[n] for n in d.wrt], dtype=torch.float64)
+    expected = torch.autograd.functional.hessian(seed003_loss(d.wrt, d.example), start).numpy()
+    assert H.shape == (9, 9)
+    np.testing.assert_allclose(H, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(H, H.T, atol=1e-15)
+
+
+def test_hessian_entries_in_terms_of_the_forward_nodes():
+    d = symgrad.derive(load_example("seed003_two_layer_sigmoid.py"))
+    order = hessian(d)
+    sigma1, sigma3 = d.symbol("sigma1"), d.symbol("sigma3")
+    # ∂²L/∂W5² = σ₁² σ₃(1 − σ₃) for a sigmoid output with BCE
+    assert sympy.simplify(order.entry("W5", "W5") - sigma1**2 * sigma3 * (1 - sigma3)) == 0
+    H = order.compile().hessian(**d.example)
+    values = {**d.example, **symgrad.compile(d).trace(**d.example).values}
+    for i, row in enumerate(d.wrt):
+        for j, col in enumerate(d.wrt):
+            entry = order.entry(row, col)
+            number = float(entry.subs({s: values[s.name] for s in entry.free_symbols}))
+            assert number == pytest.approx(H[i, j], rel=1e-10, abs=1e-14), (row, col)
+
+
+def test_hessian_of_a_batched_scalar_model_is_the_mean_of_the_per_sample_ones():
+    d = symgrad.derive(load_example("seed001_linear_regression.py"))
+    H = hessian(d).compile().hessian(**d.example)
+    # loss = mean((W x + b − y)²): H = 2 mean([[x², x], [x, 1]]) with x = 1, 2, 3
+    np.testing.assert_allclose(H, 2 * np.array([[14 / 3, 2.0], [2.0, 1.0]]), rtol=1e-14)
+
+
+def test_seed004_hessian_vector_product_equals_torch_func():
+    d = symgrad.derive(load_example("seed004_relu_mlp.py"))
+    rng = np.random.default_rng(0)
+    v = {"w1": rng.normal(size=(1000, 100)), "w2": rng.normal(size=(100, 2))}
+    for backend in ("numpy", "torch"):
+        hv = hessian(d).compile(backend).hvp(v, **d.example)
+        x, y = torch.tensor(d.example["x"]), torch.tensor(d.example["y"])
+
+        def f(w1, w2, x=x, y=y):
+            return ((torch.relu(x @ w1) @ w2 - y) ** 2).sum()
+
+        primal = (torch.tensor(d.example["w1"]), torch.tensor(d.example["w2"]))
+        _, expected = torch.func.jvp(
+            torch.func.grad(f, argnums=(0, 1)),
+            primal,
+            (torch.tensor(v["w1"]), torch.tensor(v["w2"])),
+        )
+        for name, want in zip(("w1", "w2"), expected, strict=True):
+            got = hv[name].numpy() if backend == "torch" else hv[name]
+            assert np.abs(got - want.numpy()).max() <= 1e-10 * np.abs(want.numpy()).max()
+
+
+def test_hessian_vector_product_through_softmax_logdet_and_inverse():
+    m = Model("curvy")
+    Z = m.param("Z", (3, 4))
+    A = m.param("A", (3, 3))
+    Y = m.input("Y", (3, 4))
+    eye = T.Tensor(sympy.Identity(3))
+    S = A @ A.T + eye
+    m.loss(
+        "L",
+        T.sum(T.log_softmax(Z) * Y) + T.logdet(S) + T.sum(T.inv(S)) + T.sum(symgrad.tanh(Z) ** 3),
+    )
+    rng = np.random.default_rng(2)
+    m.example(Z=rng.normal(size=(3, 4)), A=rng.normal(size=(3, 3)), Y=rng.normal(size=(3, 4)))
+    d = symgrad.derive(m)
+    v = {"Z": rng.normal(size=(3, 4)), "A": rng.normal(size=(3, 3))}
+    hv = hessian(d).compile().hvp(v, **d.example)
+
+    def f(Z, A):
+        y = torch.tensor(d.example["Y"])
+        S = A @ A.T + torch.eye(3, dtype=torch.float64)
+        return (
+            (torch.log_softmax(Z, 1) * y).sum()
+            + torch.logdet(S)
+            + torch.linalg.inv(S).sum()
+            + (torch.tanh(Z) ** 3).sum()
+        )
+
+    primal = (torch.tensor(d.example["Z"]), torch.tensor(d.example["A"]))
+    _, expected = torch.func.jvp(
+        torch.func.grad(f, argnums=(0, 1)), primal, (torch.tensor(v["Z"]), torch.tensor(v["A"]))
+    )
+    for name, want in zip(("Z", "A"), expected, strict=True):
+        np.testing.assert_allclose(hv[name], want.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_second_order_of_the_spectral_norm_is_refused():
+    m = Model("spectral")
+    A = m.param("A", (3, 3))
+    m.loss("L", T.norm(A, 2))
+    with pytest.raises(SymgradError, match="no proven rule to differentiate singular_outer"):
+        symgrad.derive(m, order=2)
+
+
+def test_full_hessian_is_for_scalar_models():
+    d = symgrad.derive(load_example("seed004_relu_mlp.py"))
+    with pytest.raises(SymgradError, match="use hvp for tensors"):
+        hessian(d).compile().hessian(**d.example)
+
+
+def test_order_must_be_1_or_2():
+    with pytest.raises(SymgradError, match="order must be 1 or 2"):
+        symgrad.derive(load_example("seed002_chain_rule.py"), order=3)
