@@ -38,3 +38,14 @@ def test_wide_model_builds_and_matches_its_example():
     assert len(d.wrt) == 200
     _, g = symgrad.compile(d)(**d.example)
     assert len(g) == 200
+
+
+def test_evaluation_benchmark_smoke(tmp_path):
+    from benchmarks import evaluation
+
+    output = tmp_path / "evaluation.md"
+    table = evaluation.main(
+        ["--cases", "seed003-10", "--contenders", "symgrad-numpy,torch-autograd", "--repeat", "1",
+         "--output", str(output)]
+    )  # fmt: skip
+    assert "| seed003-10 | symgrad-numpy |" in table and "failed" not in table
