@@ -18,7 +18,7 @@ from ..derivation import Derivation, add
 from ..errors import SymgradError
 from ..rules import Primitive
 from ..tensors import Elementwise
-from .printers import PRINTERS, CodePrinter
+from .printers import PRINTERS, CodePrinter, FloatPrinter
 
 BACKENDS = tuple(PRINTERS)
 INDENT = "    "
@@ -44,26 +44,90 @@ def written_out(expr: sympy.Expr) -> sympy.Expr:
     )
 
 
-def backward_assignments(derivation: Derivation) -> list[Assignment]:
-    """The reverse sweep: named local gradients, then each adjoint as its sum of chain terms."""
-    out: list[Assignment] = []
-    for adjoint in derivation.adjoints:
-        if adjoint.is_loss:
-            continue
-        factors = []
-        for term in adjoint.terms:
+class Sweep:
+    """The backward pass of a derivation as assignments, with one optional rewrite.
+
+    With ``fuse``, a chain that starts at the loss and goes on through exactly one node is
+    multiplied out and cancelled when that makes it shorter: BCE after a sigmoid gives
+    ∂L/∂z = σ − y instead of (−y/σ + (1 − y)/(1 − σ))·σ(1 − σ). Same value, fewer operations,
+    and no division by σ(1 − σ). The worked example's trace never fuses: it shows every step.
+    """
+
+    def __init__(self, derivation: Derivation, *, fuse: bool = False):
+        self.d = derivation
+        self.fused: dict[tuple[str, int], sympy.Expr] = {}
+        self.skipped: set[str] = set()
+        if fuse and not derivation.is_tensor:
+            self._fuse()
+
+    def _fuse(self) -> None:
+        loss = self.d.loss.name
+        for adjoint in self.d.adjoints:  # the loss's own local gradients, cancelled
+            for i, term in enumerate(adjoint.terms):
+                if term.upstream is None and not term.local.pullback and term.local.node == loss:
+                    candidate = sympy.cancel(term.local.expr)
+                    if sympy.count_ops(candidate) < sympy.count_ops(term.local.expr):
+                        self.fused[(adjoint.name, i)] = candidate
+        uses: dict[sympy.Symbol, int] = {}
+        for adjoint in self.d.adjoints:
+            for term in adjoint.terms:
+                if term.upstream is not None:
+                    uses[term.upstream] = uses.get(term.upstream, 0) + 1
+        for adjoint in self.d.adjoints:
+            for i, term in enumerate(adjoint.terms):
+                if term.upstream is None or uses.get(term.upstream) != 1:
+                    continue
+                upstream = self.d.adjoint(term.consumer)
+                if len(upstream.terms) != 1 or upstream.terms[0].upstream is not None:
+                    continue  # only a chain that starts at the loss
+                if term.local.pullback or upstream.terms[0].local.pullback:
+                    continue
+                first, second = upstream.terms[0].local.expr, term.local.expr
+                candidate = sympy.cancel(first * second)
+                if sympy.count_ops(candidate) < sympy.count_ops(first) + sympy.count_ops(second):
+                    self.fused[(adjoint.name, i)] = candidate
+                    self.skipped.add(upstream.name)
+
+    def terms(self, adjoint, *, named_locals: bool) -> list:
+        out = []
+        for i, term in enumerate(adjoint.terms):
             local = term.local
-            if local.pullback:  # a matrix share, already in terms of the upstream adjoint
-                factors.append(local.expr)
-                continue
-            if local.symbol is not None and not _is_trivial(local.expr):
-                out.append(Assignment(local.symbol, local.expr))
-                factor = local.symbol
+            if (adjoint.name, i) in self.fused:
+                out.append(self.fused[(adjoint.name, i)])
+            elif local.pullback:  # a matrix share, already in terms of the upstream adjoint
+                out.append(local.expr)
             else:
-                factor = local.expr
-            factors.append(factor if term.upstream is None else term.upstream * factor)
-        out.append(Assignment(adjoint.symbol, add(adjoint.symbol, factors)))
-    return out
+                named = named_locals and local.symbol is not None and not _is_trivial(local.expr)
+                factor = local.symbol if named else local.expr
+                out.append(factor if term.upstream is None else term.upstream * factor)
+        return out
+
+    def expr(self, adjoint) -> sympy.Expr:
+        """The adjoint with its local gradients written out (for a gradient returned as is)."""
+        return add(adjoint.symbol, self.terms(adjoint, named_locals=False))
+
+    def assignments(self, leave_out: set[str] = frozenset()) -> list[Assignment]:
+        """Named local gradients, then each adjoint as its sum of chain terms."""
+        out: list[Assignment] = []
+        for adjoint in self.d.adjoints:
+            if adjoint.is_loss or adjoint.name in self.skipped or adjoint.name in leave_out:
+                continue
+            for i, term in enumerate(adjoint.terms):
+                local = term.local
+                fused = (adjoint.name, i) in self.fused
+                if not fused and local.symbol is not None and not _is_trivial(local.expr):
+                    out.append(Assignment(local.symbol, local.expr))
+            out.append(
+                Assignment(
+                    adjoint.symbol, add(adjoint.symbol, self.terms(adjoint, named_locals=True))
+                )
+            )
+        return out
+
+
+def backward_assignments(derivation: Derivation) -> list[Assignment]:
+    """The reverse sweep as the worked example shows it: every local gradient and adjoint."""
+    return Sweep(derivation).assignments()
 
 
 def _is_trivial(expr: sympy.Expr) -> bool:
@@ -131,15 +195,22 @@ def emit_module(
         raise SymgradError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
     printer = PRINTERS[backend]()
     writer = _Writer(derivation, backend, reduction, printer)
-    functions = [writer.trace()] if trace else [writer.forward(), writer.loss_and_grad()]
-    needed = printer.helpers if derivation.is_tensor else printer.helpers | {"_sum_to"}
-    helpers = [printer.helper_sources[name] for name in sorted(needed)]
-    header = _header(derivation, backend, reduction)
+    if trace:
+        functions = [writer.trace()]
+    else:
+        functions = [writer.forward(), writer.loss_and_grad()]
+        if writer.float_path:
+            functions += writer.float_functions()
+    helpers = [printer.helper_sources[name] for name in sorted(printer.helpers)]
+    if writer.float_path and not trace:
+        helpers += [writer.floats.helper_sources[n] for n in sorted(writer.floats.helpers)]
+    header = _header(derivation, backend, reduction, math=writer.float_path and not trace)
     return "\n\n".join([header, *helpers, *functions]).rstrip() + "\n"
 
 
-def _header(derivation: Derivation, backend: str, reduction: str) -> str:
+def _header(derivation: Derivation, backend: str, reduction: str, *, math: bool = False) -> str:
     module = "numpy as np" if backend == "numpy" else "torch"
+    imports = f"import math\n\nimport {module}\n" if math else f"import {module}\n"
     arguments = ", ".join(derivation.arguments)
     grads = ", ".join(f'"{name}": ∂{derivation.loss.name}/∂{name}' for name in derivation.wrt)
     if derivation.is_tensor:
@@ -154,6 +225,11 @@ def _header(derivation: Derivation, backend: str, reduction: str) -> str:
             "Every argument may be a number or an array; they broadcast together over a batch,\n"
             f"and the loss is the {reduction} of the per-sample losses."
         )
+        if math:
+            batch += (
+                "\nWith Python floats for every argument, plain float arithmetic (math) does the "
+                "work."
+            )
     device = (
         "\nArguments become tensors of the given dtype (default float64) on the given device."
         if backend == "torch"
@@ -169,7 +245,7 @@ def _header(derivation: Derivation, backend: str, reduction: str) -> str:
         f"{batch}{device}\n"
         '"""\n'
         "\n"
-        f"import {module}\n"
+        f"{imports}"
     )
 
 
@@ -179,7 +255,11 @@ class _Writer:
         self.backend = backend
         self.reduction = reduction
         self.printer = printer
-        self.np = "np" if backend == "numpy" else "torch"
+        # One sample in Python floats is best served by float arithmetic, not array calls.
+        self.float_path = backend == "numpy" and not derivation.is_tensor
+        self.floats = FloatPrinter() if self.float_path else None
+
+    # --- pieces ---------------------------------------------------------------------------
 
     def signature(self, name: str) -> str:
         args = list(self.d.arguments)
@@ -201,11 +281,12 @@ class _Writer:
                 out.append(f"{name} = np.reshape({name}, {row})")
         return out
 
-    def lines(self, assignments: list[Assignment]) -> list[str]:
-        return [f"{a.target.name} = {self.value(a.expr)}" for a in assignments]
+    def lines(self, assignments: list[Assignment], printer: CodePrinter | None = None) -> list[str]:
+        return [f"{a.target.name} = {self.value(a.expr, printer)}" for a in assignments]
 
-    def value(self, expr) -> str:
-        text = self.printer.doprint(expr)
+    def value(self, expr, printer: CodePrinter | None = None) -> str:
+        printer = printer or self.printer
+        text = printer.doprint(expr)
         if (
             self.backend == "torch"
             and not expr.free_symbols
@@ -233,78 +314,151 @@ class _Writer:
         )
         return [f"_scale = 1.0 / {size}  # the mean over the batch"]
 
-    def gradient(self, name: str) -> str:
-        adjoint = self.d.adjoint(name).symbol.name
-        if self.d.is_tensor:
-            shape = self.d.variable(name).shape
-            if len(shape) == 1:  # back to the declared (n,)
-                return (
-                    f"{adjoint}.reshape({shape[0]})"
-                    if self.backend == "torch"
-                    else (f"np.reshape({adjoint}, ({shape[0]},))")
-                )
-            return adjoint
-        scaled = " * _scale" if self.reduction == "mean" else ""
-        return f"_sum_to({adjoint}, {name}){scaled}"
-
     def function(self, name: str, doc: str, body: list[str]) -> str:
         lines = [self.signature(name), f'{INDENT}"""{doc}"""']
         lines += [INDENT + line if line else "" for line in body]
         return "\n".join(lines) + "\n"
-
-    def forward(self) -> str:
-        body = self.conversions()
-        body += self.lines(schedule_cse(forward_assignments(self.d)))
-        body.append(f"return {self.reduced_loss()}")
-        return self.function("forward", f"Return {self.describe_loss()}.", body)
 
     def describe_loss(self) -> str:
         if self.d.is_tensor:
             return f"the loss {self.d.loss.name}"
         return f"{self.d.loss.name}, the {self.reduction} of the per-sample losses"
 
-    def _sweep(self) -> list[str]:
-        forward = forward_assignments(self.d)
-        backward = backward_assignments(self.d)
-        scheduled = schedule_cse(forward + backward)
+    def dispatch(self, name: str) -> list[str]:
+        """Hand Python floats to the float version; NumPy takes over on inf, nan or a domain
+        error (math raises where NumPy returns inf or nan)."""
+        if not self.float_path:
+            return []
+        args = ", ".join(self.d.arguments)
+        checks = [f"isinstance({a}, float)" for a in self.d.arguments]
+        rows = [" and ".join(checks[i : i + 3]) for i in range(0, len(checks), 3)]
+        condition = [f"{INDENT}{'and ' if i else ''}{row}" for i, row in enumerate(rows)]
+        return [
+            "if (",
+            *condition,
+            "):",
+            f"{INDENT}try:",
+            f"{INDENT * 2}return _{name}_floats({args})",
+            f"{INDENT}except (ArithmeticError, ValueError):",
+            f"{INDENT * 2}pass  # NumPy gives the inf or nan that math refuses",
+        ]
+
+    # --- the sweep ------------------------------------------------------------------------
+
+    def _sweep(self, sweep: Sweep, leave_out=frozenset(), printer=None) -> list[str]:
+        scheduled = schedule_cse(forward_assignments(self.d) + sweep.assignments(leave_out))
         split = _position_of(scheduled, self.d.loss.symbol) + 1
         return [
-            *self.conversions(),
             "# forward pass",
-            *self.lines(scheduled[:split]),
+            *self.lines(scheduled[:split], printer),
             "",
             "# backward pass: adjoints of one sample's loss, from the loss back"
             if not self.d.is_tensor
             else "# backward pass: adjoints of the loss, from the loss back",
-            *self.lines(scheduled[split:]),
-            "",
-            *self.scale(),
+            *self.lines(scheduled[split:], printer),
         ]
 
-    def gradients_dict(self) -> list[str]:
+    def dot_products(self, sweep: Sweep) -> dict[str, tuple]:
+        """The gradients of a scalar model that are a product of two named quantities,
+        ∂L/∂W₁ = ∂L/∂z₁ · x₁: summed over the batch without forming the product."""
+        if self.d.is_tensor:
+            return {}
+        out = {}
+        for name in self.d.wrt:
+            expr = sweep.expr(self.d.adjoint(name))
+            if isinstance(expr, sympy.Mul):
+                coefficient, factors = expr.as_coeff_mul()
+                if len(factors) == 2 and all(f.is_Symbol for f in factors):
+                    out[name] = (coefficient, *factors)
+        return out
+
+    def gradient(self, name: str, sweep: Sweep, dots: dict[str, tuple] | None = None) -> str:
+        """The gradient of ``name`` as returned: a scalar model's per-sample adjoint reduced to
+        the variable's shape (a product summed without forming it), a tensor's adjoint as is."""
+        if self.d.is_tensor:
+            adjoint = self.d.adjoint(name).symbol.name
+            shape = self.d.variable(name).shape
+            if len(shape) == 1:  # back to the declared (n,)
+                if self.backend == "torch":
+                    return f"{adjoint}.reshape({shape[0]})"
+                return f"np.reshape({adjoint}, ({shape[0]},))"
+            return adjoint
+        scaled = " * _scale" if self.reduction == "mean" else ""
+        if dots and name in dots:
+            coefficient, a, b = dots[name]
+            times = "" if coefficient == 1 else f"{self.printer.doprint(coefficient)} * "
+            self.printer.helpers.update({"_sum_product", "_sum_to"})
+            return f"{times}_sum_product({a.name}, {b.name}, {name}){scaled}"
+        self.printer.helpers.add("_sum_to")
+        return f"_sum_to({self.d.adjoint(name).symbol.name}, {name}){scaled}"
+
+    def gradients_dict(self, gradients: dict[str, str]) -> list[str]:
         """The ``{name: gradient}`` literal, one entry a line."""
-        items = [f'{INDENT}"{name}": {self.gradient(name)},' for name in self.d.wrt]
+        items = [f'{INDENT}"{name}": {text},' for name, text in gradients.items()]
         return ["{", *items, "}"]
 
+    def returned(self, gradients: dict[str, str], loss: str | None = None) -> list[str]:
+        lines = self.gradients_dict(gradients)
+        return [f"return {loss or self.reduced_loss()}, {lines[0]}", *lines[1:]]
+
+    # --- the functions ----------------------------------------------------------------------
+
+    def forward(self) -> str:
+        body = self.dispatch("forward") + self.conversions()
+        body += self.lines(schedule_cse(forward_assignments(self.d)))
+        body.append(f"return {self.reduced_loss()}")
+        return self.function("forward", f"Return {self.describe_loss()}.", body)
+
     def loss_and_grad(self) -> str:
-        body = self._sweep()
-        grads = self.gradients_dict()
-        body += [f"return {self.reduced_loss()}, {grads[0]}", *grads[1:]]
+        sweep = Sweep(self.d, fuse=True)
+        dots = self.dot_products(sweep)
+        body = self.dispatch("loss_and_grad") + self.conversions()
+        body += self._sweep(sweep, set(dots))
+        body += ["", *self.scale()]
+        body += self.returned({name: self.gradient(name, sweep, dots) for name in self.d.wrt})
         return self.function(
-            "loss_and_grad",
-            f"Return {self.describe_loss()}, and its gradient.",
-            body,
+            "loss_and_grad", f"Return {self.describe_loss()}, and its gradient.", body
         )
 
+    def float_functions(self) -> list[str]:
+        """``forward`` and ``loss_and_grad`` for one sample given as Python floats."""
+        floats = self.floats
+        forward_body = self.lines(schedule_cse(forward_assignments(self.d)), floats)
+        forward_body.append(f"return {self.d.loss.name}")
+        sweep = Sweep(self.d, fuse=True)
+        dots = self.dot_products(sweep)
+        body = self._sweep(sweep, set(dots), floats)
+        gradients = {
+            name: floats.doprint(sweep.expr(self.d.adjoint(name)))
+            if name in dots
+            else self.d.adjoint(name).symbol.name
+            for name in self.d.wrt
+        }
+        body += ["", *self.returned(gradients, loss=self.d.loss.name)]
+        args = ", ".join(self.d.arguments)
+        return [
+            f"def _forward_floats({args}):\n"
+            + "\n".join(INDENT + line if line else "" for line in forward_body)
+            + "\n",
+            f"def _loss_and_grad_floats({args}):\n"
+            + "\n".join(INDENT + line if line else "" for line in body)
+            + "\n",
+        ]
+
     def trace(self) -> str:
-        body = self._sweep()
+        sweep = Sweep(self.d)  # every step, as the worked example shows it
+        body = self.conversions() + self._sweep(sweep) + ["", *self.scale()]
         named = [node.name for node in self.d.nodes]
         named += [loc.symbol.name for loc in self.d.locals if loc.symbol is not None]
         named += [adj.symbol.name for adj in self.d.adjoints if not adj.is_loss]
         values = ", ".join(f'"{name}": {self._value(name)}' for name in named)
-        grads = " ".join(self.gradients_dict())
+        gradients = {name: self._traced_gradient(name) for name in self.d.wrt}
+        grads = " ".join(self.gradients_dict(gradients))
         body.append(f"return {self.reduced_loss()}, {grads}, {{{values}}}")
         return self.function("trace", "Loss, gradients and every named quantity.", body)
+
+    def _traced_gradient(self, name: str) -> str:
+        return self.gradient(name, Sweep(self.d))
 
     def _value(self, name: str) -> str:
         # Trivial local gradients are not assigned; their value is their expression.

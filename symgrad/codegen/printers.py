@@ -77,7 +77,7 @@ class CodePrinter(StrPrinter):
                 f"symgrad has no {self.language} spelling for the function "
                 f"{expr.func.__name__}; add a row for it to the rule table (symgrad/rules.py)"
             )
-        spelling = getattr(rule, self.target)
+        spelling = self.spelling(rule)
         if spelling is None:  # a loss: print its definition
             return "(" + self._print(rule.definition(*expr.args)) + ")"
         return self._use(spell(spelling, [self._print(arg) for arg in expr.args]))
@@ -96,13 +96,17 @@ class CodePrinter(StrPrinter):
         finally:
             self._placeholders = saved
 
+    def spelling(self, rule):
+        """This target's spelling of a scalar row of the rule table."""
+        return getattr(rule, self.target)
+
     def _use(self, text: str) -> str:
         self.helpers.update(h for h in _HELPER_CALL.findall(text) if h in self.helper_sources)
         return text
 
     def _print_Pow(self, expr, rational=False):
         base, exponent = expr.as_base_exp()
-        sqrt = getattr(RULES_BY_NAME["sqrt"], self.target)
+        sqrt = self.spelling(RULES_BY_NAME["sqrt"])
         if exponent == sympy.S.Half:
             return self._use(spell(sqrt, [self._print(base)]))
         if exponent == -sympy.S.Half:
@@ -145,6 +149,13 @@ def _sum_to(g, like):
         lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
     )
     return g.sum(axis=axes, keepdims=True).reshape(shape)
+''',
+    "_sum_product": '''\
+def _sum_product(a, b, like):
+    """_sum_to(a * b, like) without forming a * b when that is a plain dot product."""
+    if np.ndim(like) == 0 and np.ndim(a) == 1 and np.shape(a) == np.shape(b):
+        return np.dot(a, b)
+    return _sum_to(a * b, like)
 ''',
 }
 
@@ -226,6 +237,14 @@ def _sum_to(g, like):
     )
     return g.sum(dim=dims, keepdim=True).reshape(like.shape)
 ''',
+    "_sum_product": '''\
+def _sum_product(a, b, like):
+    """_sum_to(a * b, like) without forming a * b when that is a plain dot product."""
+    tensors = isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
+    if tensors and like.dim() == 0 and a.dim() == 1 and a.shape == b.shape:
+        return torch.dot(a, b)
+    return _sum_to(a * b, like)
+''',
 }
 
 
@@ -258,6 +277,62 @@ class TorchPrinter(CodePrinter):
     target = "torch"
     language = "PyTorch"
     helper_sources = TORCH_HELPERS
+
+
+FLOAT_HELPERS = {
+    "_f_sigmoid": """\
+def _f_sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+""",
+    "_f_softplus": """\
+def _f_softplus(x):
+    return x + math.log1p(math.exp(-x)) if x > 0 else math.log1p(math.exp(x))
+""",
+    "_f_sign": """\
+def _f_sign(x):
+    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+""",
+    "_f_heaviside": """\
+def _f_heaviside(x, at_zero):
+    return 1.0 if x > 0 else 0.0 if x < 0 else float(at_zero)
+""",
+}
+
+# The table's NumPy spellings, for one sample in Python floats (math where NumPy has ufuncs).
+_FLOAT_SPELLINGS = {
+    "sigmoid": "_f_sigmoid(#1)",
+    "tanh": "math.tanh(#1)",
+    "relu": "max(#1, 0.0)",
+    "softplus": "_f_softplus(#1)",
+    "exp": "math.exp(#1)",
+    "log": "math.log(#1)",
+    "sqrt": "math.sqrt(#1)",
+    "sin": "math.sin(#1)",
+    "cos": "math.cos(#1)",
+    "abs": "abs(#1)",
+    "Max": lambda args: f"max({', '.join(args)})",
+    "Min": lambda args: f"min({', '.join(args)})",
+    "sign": "_f_sign(#1)",
+    "Heaviside": "_f_heaviside(#1, #2)",
+}
+
+
+class FloatPrinter(NumPyPrinter):
+    """Scalar models at one sample in Python floats: math instead of NumPy's array calls. A row
+    without a float spelling keeps its NumPy one, which takes floats too."""
+
+    language = "Python"
+    helper_sources: ClassVar[dict[str, str]] = {**NUMPY_HELPERS, **FLOAT_HELPERS}
+
+    def spelling(self, rule):
+        return _FLOAT_SPELLINGS.get(rule.name, rule.numpy)
+
+    def _print_Pow(self, expr, rational=False):
+        base, exponent = expr.as_base_exp()
+        if exponent.is_Integer or exponent in (sympy.S.Half, -sympy.S.Half):
+            return super()._print_Pow(expr, rational=rational)
+        # x**0.3 of a negative float is complex in Python; math.pow refuses it instead
+        return f"math.pow({self._print(base)}, {self._print(exponent)})"
 
 
 PRINTERS = {"numpy": NumPyPrinter, "torch": TorchPrinter}
