@@ -314,6 +314,8 @@ def derive(model: Model, wrt: Iterable[str] | str | None = None, *, order: int =
                 sympy.S.One if node.is_loss else partial_symbol(loss.name, node.name, node.symbol)
             )
             new = _pullbacks(node, upstream, parents)
+        elif len(parents) > MANY_PARENTS:
+            new = _wide_local_gradients(node, parents)
         else:
             new = [_local_gradient(node, parent, symbol) for parent, symbol in parents]
         for local in new:
@@ -350,6 +352,22 @@ def derive(model: Model, wrt: Iterable[str] | str | None = None, *, order: int =
         unused=unused,
         kinks=kinks,
     )
+
+
+# A node that reads more than this many quantities gets all its local gradients from one reverse
+# sweep over its definition, instead of one derivative per parent (each a walk of the whole
+# definition): a 100-term weighted sum then costs one walk, not a hundred.
+MANY_PARENTS = 16
+
+
+def _wide_local_gradients(node: Node, parents) -> list[LocalGradient]:
+    symbol = None if node.is_loss else Partial
+    return [
+        LocalGradient(
+            node.name, share.parent, share.expr, symbol and Partial(node.name, share.parent)
+        )
+        for share in _pullbacks(node, sympy.S.One, parents)
+    ]
 
 
 def _symbol(model: Model, name: str):
@@ -473,6 +491,14 @@ def _shares(op, g, ans, node: Node, wanted: set) -> list[tuple]:
             node.where,
         )
     # A scalar operation (sum, product, power, function): its partial for each argument.
+    if isinstance(op, sympy.Add):  # ∂(a + b)/∂a = 1, for any number of terms
+        return [(arg, g) for arg in op.args if arg.free_symbols & wanted]
+    if isinstance(op, sympy.Mul) and len(set(op.args)) == len(op.args):  # ∂(ab)/∂a = b
+        return [
+            (arg, _scale(g, sympy.Mul(*(op.args[:i] + op.args[i + 1 :]))))
+            for i, arg in enumerate(op.args)
+            if arg.free_symbols & wanted
+        ]
     out = []
     for i, arg in enumerate(op.args):
         if not (arg.free_symbols & wanted):

@@ -3,6 +3,7 @@ property that makes the named-node derivation scale: it grows linearly with dept
 
 import itertools
 
+import pytest
 import sympy
 
 import symgrad
@@ -26,10 +27,14 @@ def test_named_node_derivation_grows_linearly_with_depth():
 def test_derivation_benchmark_smoke(tmp_path):
     output = tmp_path / "derivation.md"
     table = derivation.main(
-        ["--depths", "1-2", "--timeout", "30", "--repeat", "1", "--output", str(output)]
+        ["--cases", "1-2", "--timeout", "30", "--repeat", "1", "--output", str(output)]
     )
     assert output.read_text() == table
-    assert table.count("\n| 1 |") == 1 and table.count("\n| 2 |") == 1
+    assert table.count("\n| depth 1 |") == 1 and table.count("\n| depth 2 |") == 1
+    pytest.importorskip("matplotlib")
+    from benchmarks.plots import plot_derivation
+
+    assert plot_derivation(output.with_suffix(".json")).stat().st_size > 0
 
 
 def test_wide_model_builds_and_matches_its_example():
@@ -49,3 +54,7 @@ def test_evaluation_benchmark_smoke(tmp_path):
          "--output", str(output)]
     )  # fmt: skip
     assert "| seed003-10 | symgrad-numpy |" in table and "failed" not in table
+    pytest.importorskip("matplotlib")
+    from benchmarks.plots import plot_evaluation
+
+    assert plot_evaluation(output.with_suffix(".json")).stat().st_size > 0

@@ -7,6 +7,7 @@ import itertools
 import linecache
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ..derivation import Derivation
@@ -43,7 +44,13 @@ class CompiledGradient:
     source: str
     function: Callable = field(repr=False)
     forward_function: Callable = field(repr=False)
-    trace_function: Callable = field(repr=False)
+
+    @cached_property
+    def trace_function(self) -> Callable:
+        """``trace``, generated on first use: only worked examples and the verifier need it."""
+        d = self.derivation
+        source = emit_module(d, self.backend, reduction=self.reduction, trace=True)
+        return _load(source, f"{d.model}.{self.backend}.trace")["trace"]
 
     @property
     def arguments(self) -> tuple[str, ...]:
@@ -101,10 +108,6 @@ def compile(
     reduction = reduction or derivation.reduction
     source = emit_module(derivation, backend, reduction=reduction)
     namespace = _load(source, f"{derivation.model}.{backend}")
-    traced = _load(
-        emit_module(derivation, backend, reduction=reduction, trace=True),
-        f"{derivation.model}.{backend}.trace",
-    )
     return CompiledGradient(
         derivation=derivation,
         backend=backend,
@@ -112,7 +115,6 @@ def compile(
         source=source,
         function=namespace["loss_and_grad"],
         forward_function=namespace["forward"],
-        trace_function=traced["trace"],
     )
 
 

@@ -258,6 +258,18 @@ class _Writer:
         # One sample in Python floats is best served by float arithmetic, not array calls.
         self.float_path = backend == "numpy" and not derivation.is_tensor
         self.floats = FloatPrinter() if self.float_path else None
+        self._scheduled: dict = {}
+        self._fused: Sweep | None = None
+
+    def forward_schedule(self) -> list[Assignment]:
+        if "forward" not in self._scheduled:
+            self._scheduled["forward"] = schedule_cse(forward_assignments(self.d))
+        return self._scheduled["forward"]
+
+    def fused(self) -> Sweep:
+        if self._fused is None:
+            self._fused = Sweep(self.d, fuse=True)
+        return self._fused
 
     # --- pieces ---------------------------------------------------------------------------
 
@@ -346,7 +358,11 @@ class _Writer:
     # --- the sweep ------------------------------------------------------------------------
 
     def _sweep(self, sweep: Sweep, leave_out=frozenset(), printer=None) -> list[str]:
-        scheduled = schedule_cse(forward_assignments(self.d) + sweep.assignments(leave_out))
+        key = (id(sweep), frozenset(leave_out))
+        if key not in self._scheduled:  # the float version prints the same schedule again
+            assignments = forward_assignments(self.d) + sweep.assignments(leave_out)
+            self._scheduled[key] = schedule_cse(assignments)
+        scheduled = self._scheduled[key]
         split = _position_of(scheduled, self.d.loss.symbol) + 1
         return [
             "# forward pass",
@@ -405,12 +421,12 @@ class _Writer:
 
     def forward(self) -> str:
         body = self.dispatch("forward") + self.conversions()
-        body += self.lines(schedule_cse(forward_assignments(self.d)))
+        body += self.lines(self.forward_schedule())
         body.append(f"return {self.reduced_loss()}")
         return self.function("forward", f"Return {self.describe_loss()}.", body)
 
     def loss_and_grad(self) -> str:
-        sweep = Sweep(self.d, fuse=True)
+        sweep = self.fused()
         dots = self.dot_products(sweep)
         body = self.dispatch("loss_and_grad") + self.conversions()
         body += self._sweep(sweep, set(dots))
@@ -423,9 +439,9 @@ class _Writer:
     def float_functions(self) -> list[str]:
         """``forward`` and ``loss_and_grad`` for one sample given as Python floats."""
         floats = self.floats
-        forward_body = self.lines(schedule_cse(forward_assignments(self.d)), floats)
+        forward_body = self.lines(self.forward_schedule(), floats)
         forward_body.append(f"return {self.d.loss.name}")
-        sweep = Sweep(self.d, fuse=True)
+        sweep = self.fused()
         dots = self.dot_products(sweep)
         body = self._sweep(sweep, set(dots), floats)
         gradients = {
