@@ -23,7 +23,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
-CONTENDERS = ("symgrad-numpy", "symgrad-torch", "torch-autograd", "jax-jit")
+CONTENDERS = ("symgrad-numpy", "symgrad-torch", "symgrad-torch-jit", "torch-autograd", "jax-jit")
 
 
 # --- the cases: a model file, its inputs, and the same loss in torch and jax ---------------------
@@ -99,7 +99,8 @@ def contender(case: str, name: str):
 
         derivation = symgrad.derive(load_model(model_file(case)))
         backend = name.split("-")[1]
-        compiled = symgrad.compile(derivation, backend, reduction="sum")
+        jit = name.endswith("-jit")  # torch.compile; its compiling happens in the warm-up
+        compiled = symgrad.compile(derivation, backend, reduction="sum", jit=jit)
         args = [values[a] for a in compiled.arguments]
         if backend == "torch":
             import torch
@@ -172,7 +173,8 @@ def run_isolated(case: str, name: str, repeat: int, timeout: float = 600) -> dic
 
 
 def available(name: str) -> bool:
-    module = {"jax-jit": "jax", "torch-autograd": "torch", "symgrad-torch": "torch"}.get(name)
+    module = {"jax-jit": "jax", "torch-autograd": "torch", "symgrad-torch": "torch",
+              "symgrad-torch-jit": "torch"}.get(name)  # fmt: skip
     if module is None:
         return True
     import importlib.util

@@ -273,3 +273,21 @@ def test_every_table_function_has_code_in_both_backends(torch):
         assert float(value) == pytest.approx(loss.item(), rel=1e-13)
         for name in ("a", "b"):
             assert float(g[name]) == pytest.approx(t[name].grad.item(), rel=1e-12), (backend, name)
+
+
+def test_jit_hands_the_torch_code_to_torch_compile(torch):
+    import shutil
+
+    if shutil.which("gcc") is None and shutil.which("cc") is None:
+        pytest.skip("torch.compile needs a C++ compiler")
+    d = symgrad.derive(load_example(SEED003))
+    rng = np.random.default_rng(3)
+    _, point = seed003_batch(rng, 64)
+    eager = symgrad.compile(d, "torch")(**point)[1]
+    fused = symgrad.compile(d, "torch", jit=True)(**point)[1]
+    for name in d.wrt:
+        assert abs(fused[name].item() - eager[name].item()) <= 1e-12 * max(
+            1, abs(eager[name].item())
+        )
+    with pytest.raises(SymgradError, match="jit=True needs the torch backend"):
+        symgrad.compile(d, "numpy", jit=True)
