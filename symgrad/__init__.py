@@ -2,7 +2,8 @@
 them, prove them right, and write the derivation out as a worked example.
 
     model.py ──load──▶ Model ──derive──▶ Derivation ──┬─ compile ─▶ NumPy / Torch function
-                                                        └─ render ──▶ worked example
+                                                        ├─ render ──▶ worked example
+                                                        └─ graph ───▶ computational graph
 """
 
 __version__ = "0.1.0"
@@ -12,6 +13,7 @@ from sympy import Abs, Heaviside, Max, Min, cos, exp, log, sign, sin, sqrt, tanh
 from .codegen import CompiledGradient, Trace, compile
 from .derivation import Adjoint, ChainTerm, Derivation, LocalGradient, Partial, derive
 from .errors import SymgradError
+from .graph import graph_dot
 from .model import Model, Node, Variable
 from .rendering import render
 from .rules import (
@@ -50,6 +52,7 @@ __all__ = [
     "cos",
     "derive",
     "exp",
+    "graph_dot",
     "log",
     "mse",
     "relu",
