@@ -227,3 +227,30 @@ def test_examples_folder_is_what_ci_typesets():
     assert {"seed001_linear_regression.py", "seed002_chain_rule.py",
             "seed003_two_layer_sigmoid.py"} <= set(EXAMPLE_FILES)  # fmt: skip
     assert Path(EXAMPLES).is_dir()
+
+
+def wide_model():
+    """Twelve inputs into one sum, tanh and σ of it, a loss of both: long sums and closed forms
+    far wider than a page."""
+    m = symgrad.Model("wide")
+    xs = m.inputs("x1:13")
+    ws = m.params("w1:13")
+    b = m.params("b")
+    z = m.node("z", sum(w * x for w, x in zip(ws, xs, strict=True)) + b)
+    a = m.node("a", symgrad.tanh(z))
+    s = m.node("s", symgrad.sigmoid(z))
+    m.loss("E_total", (a * s - 0.25) ** 2 + symgrad.log(1 + s**2))
+    m.example(**{f"x{i}": (-1) ** i * 0.37 * i for i in range(1, 13)},
+              **{f"w{i}": 0.05 * i - 0.3 for i in range(1, 13)}, b=-0.12)  # fmt: skip
+    return symgrad.derive(m)
+
+
+def test_formulas_wider_than_the_page_are_broken_to_fit(pdflatex, tmp_path, monkeypatch):
+    # SymPy cannot simplify these closed forms quickly; a small budget keeps the test short.
+    monkeypatch.setattr(symgrad.rendering.worked, "CLOSED_FORM_SECONDS", 1.0)
+    source = symgrad.render(wide_model(), "latex", standalone=True, lr=0.1, closed_form=True)
+    assert "not simplified in time" in source
+    code, log, _ = pdflatex(source, tmp_path)
+    assert code == 0, log[-2000:]
+    overfull = [line for line in log.splitlines() if line.startswith("Overfull")]
+    assert not overfull, overfull

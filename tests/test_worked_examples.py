@@ -15,7 +15,7 @@ import sympy
 import symgrad
 from symgrad.derivation import Partial
 from symgrad.rendering import format_number
-from symgrad.rendering.printers import LatexPrinter, TextPrinter
+from symgrad.rendering.printers import LatexPrinter, TextPrinter, visual_width
 
 from .conftest import load_example
 from .support.oracle import torch_values
@@ -311,3 +311,40 @@ def test_jupyter_representations():
     latex = derivation._repr_latex_()
     assert latex.startswith("$$\n\\begin{aligned}") and latex.endswith("\\end{aligned}\n$$")
     assert "= 0.6478" in latex and r"\textbf{Backward pass}" in latex
+
+
+def test_wrapped_lines_fit_and_keep_every_term():
+    """LatexPrinter.wrap breaks a long sum and a long product into lines of the given width
+    (in estimated ems) and loses nothing: the lines joined are the formula, with its sized
+    parentheses spelled \\bigl( \\bigr) where a group spans lines."""
+    xs = sympy.symbols("x1:25", real=True)
+    long_sum = sum((i + 1) * x for i, x in enumerate(xs))
+    product = sympy.Mul(*[symgrad.sigmoid(x + 1) for x in xs[:10]])
+    printer = LatexPrinter()
+    for expr in (long_sum, product, symgrad.tanh(long_sum) ** 2):
+        lines = printer.wrap(expr, 30)
+        assert len(lines) > 1
+        assert all(visual_width(line) <= 30 for line in lines), lines
+        joined = " ".join(lines).replace(r"\bigl(", "(").replace(r"\bigr)", ")")
+        joined = re.sub(r"\\times (?=\\sigma)", "", joined)  # × repeated at a broken product
+        assert re.sub(r"\s", "", joined) == re.sub(r"\s", "", printer.doprint(expr))
+
+
+def test_numbered_names_in_natural_order():
+    xs = sympy.symbols("x1:13", real=True)
+    printed = TextPrinter().doprint(sum(xs))
+    assert printed.startswith("x₁ + x₂ + x₃") and printed.endswith("x₁₀ + x₁₁ + x₁₂")
+
+
+def test_closed_forms_left_unsimplified_are_said_so(monkeypatch):
+    monkeypatch.setattr(symgrad.rendering.worked, "CLOSED_FORM_SECONDS", 0.0)
+    derivation = symgrad.derive(load_example("seed002_chain_rule.py"))
+    text = symgrad.render(derivation, "text", closed_form=True)
+    assert "Closed form (not simplified in time, shown as substituted: w)" in text
+    # substituted, not simplified: the chain's factors as they were
+    assert "∂loss/∂w = 2x(wx − y) = −2" in text
+
+
+def test_batched_closed_forms_are_per_sample():
+    _, text = render("seed001_linear_regression.py", "text", closed_form=True)
+    assert "∂loss/∂W = 2x(Wx + b − y) = [−6, −24, −54]" in text

@@ -134,10 +134,18 @@ class LatexSurface:
                 continue
             printer = self.printer_for(section)
             equations = [equation_lines(eq, self.symbolic, printer) for eq in section.equations]
-            yield section.key, self.title(section.key), equations
+            yield section.key, self.title(section), equations
 
-    def title(self, key: str) -> str:
-        return self.words[key]
+    def title(self, section) -> str:
+        """The section's heading, with what the reader must know about it: the learning rate
+        of an update, the closed forms left unsimplified."""
+        title = self.words[section.key]
+        if section.key == "update":
+            title += f" ({self.words['learning_rate']} ${self.rate()}$)"
+        if section.unsimplified:
+            names = ", ".join(f"${latex_name(name)}$" for name in section.unsimplified)
+            title += f" ({self.words['unsimplified']}: {names})"
+        return title
 
     def rate(self) -> str:
         """``\\alpha = 1``: the learning rate of the update (α alone without numbers)."""
@@ -159,7 +167,7 @@ class LatexSurface:
             out.append(text)
         return out
 
-    def facts(self) -> list[str]:
+    def facts(self, *, unbroken: bool = False) -> list[str]:
         """The model in words with inline ``$…$`` math: its inputs and parameters (with their
         values at the point), its loss and how a batch reduces it."""
         words, d = self.words, self.example.derivation
@@ -167,7 +175,9 @@ class LatexSurface:
         for role, key in (("input", "inputs"), ("param", "params")):
             shown = self.variables(role)
             if shown:
-                facts.append(f"{words[key]}: " + ", ".join(f"${v}$" for v in shown))
+                # ${…}$: TeX does not break a braced formula at its = across lines
+                math = "${{{}}}$" if unbroken else "${}$"
+                facts.append(f"{words[key]}: " + ", ".join(math.format(v) for v in shown))
         facts.append(f"{words['loss_of']}: ${latex_name(d.loss.name)}$ ({words[d.reduction]})")
         if self.example.batched:
             facts.append(words["batch"])
@@ -217,14 +227,12 @@ def render_latex(
     ]
     out += [
         heading(words["model"]) + f" \\texttt{{{name}}}.",
-        "\\begin{itemize}",
-        *[f"\\item {fact}" for fact in surface.facts()],
+        "\\begin{itemize}\\raggedright",  # long lists of values: ragged, not overfull
+        *[f"\\item {fact}" for fact in surface.facts(unbroken=True)],
         "\\end{itemize}",
         align(surface.definitions()),
     ]
     for key, title, equations in surface.sections():
-        if key == "update":
-            title += f" ({words['learning_rate']} ${surface.rate()}$)"
         out += ["", heading(title), align(equations)]
         if key == "backward":
             out += ["", heading(words["gradients"]), _tabular(*surface.table())]

@@ -43,8 +43,6 @@ def render_markdown(example: WorkedExample, *, digits: int = 4, lang: str = "en"
     definitions = [line for lines in surface.definitions() for line in lines]
     out += ["", display(definitions)]
     for key, title, equations in surface.sections():
-        if key == "update":
-            title += f" ({words['learning_rate']} ${surface.rate()}$)"
         out += ["", f"## {title}"]
         for lines in equations:
             out += ["", display(lines)]

@@ -200,12 +200,15 @@ class MathPrinter(StrPrinter):
     def add_pieces(self, expr: sympy.Add, order=None) -> list[tuple[sympy.Expr, str]]:
         """The printed terms of a sum, each after the first with its ``+``/``−`` glue: the
         places where a long sum may break across lines."""
-        terms = self._as_ordered_terms(expr, order=order)
         if self._settings.get("order") != "none":
-            # a − b rather than −b + a: positive terms first, each group in SymPy's order.
+            # a − b rather than −b + a: positive terms first, each group in SymPy's order
+            # with numbered names in their natural order (w₂ before w₁₀).
+            terms = _natural_order(expr)
             terms = [t for t in terms if not _is_negative(t)] + [
                 t for t in terms if _is_negative(t)
             ]
+        else:
+            terms = self._as_ordered_terms(expr, order=order)
         out = []
         for i, term in enumerate(terms):
             negative = _is_negative(term)
@@ -324,6 +327,19 @@ def equation_parts(
     if equation.value is not None:
         add(symbolic.value(equation.value), None, None)
     return lhs, parts
+
+
+def _natural_order(expr: sympy.Add) -> list:
+    """SymPy's order of the terms, as if every number in a name had six digits."""
+    padded = {
+        s: sympy.Symbol(re.sub(r"\d+", lambda m: m.group().zfill(6), s.name), **s.assumptions0)
+        for s in expr.free_symbols
+        if isinstance(s, sympy.Symbol) and any(ch.isdigit() for ch in s.name)
+    }
+    if not padded:
+        return list(expr.as_ordered_terms())
+    back = {v: k for k, v in padded.items()}
+    return [term.xreplace(back) for term in expr.xreplace(padded).as_ordered_terms()]
 
 
 def _is_sum(factors: list) -> bool:
@@ -504,6 +520,7 @@ class LatexPrinter(MathPrinter):
         break: between the terms of a sum, between the factors of a product, and inside a
         parenthesised sum or a function's argument, whose delimiters become ``\bigl(``/``\bigr)``
         (``\left``/``\right`` cannot span lines). The first line continues the line it is on."""
+        width = max(width, MIN_WIDTH)  # nested breaks never squeeze a part below this
         text = self._print(expr)
         if visual_width(text) <= width:
             return [text]
@@ -512,20 +529,30 @@ class LatexPrinter(MathPrinter):
             return self._wrap_inside(expr, width) or [text]
         if len(pieces) == 1:  # −(a + b): break inside the group
             glue, sub = pieces[0]
-            inner = self._wrap_piece(sub, width - 1)
+            inner = self._wrap_piece(sub, width - 1, glue)
             return [glue + inner[0], *inner[1:]]
         lines: list[str] = []
         current = ""
         for glue, sub in pieces:
-            body = self._print_piece(sub)
+            body = self._print_piece(sub, glue)
             lead = glue if current or not lines else self._continuation(glue)
-            if current and visual_width(current + glue + body) > width:
-                lines.append(current)
-                current, lead = "", self._continuation(glue)
             if visual_width(current + lead + body) <= width:
                 current += lead + body
                 continue
-            inner = self._wrap_piece(sub, width - visual_width(current + lead))
+            # It does not fit here. A piece that fits a line of its own starts the next line;
+            # one that must break anyway starts here, if a fair part of the line is left.
+            if current and (
+                visual_width(body) <= width or visual_width(current + lead) > width / 2
+            ):
+                lines.append(current)
+                current, lead = "", self._continuation(glue)
+                if visual_width(lead + body) <= width:
+                    current = lead + body
+                    continue
+            inner = self._wrap_piece(sub, width - visual_width(current + lead), glue)
+            if len(inner) == 1:  # it cannot break: let it run over rather than lose it
+                current += lead + inner[0]
+                continue
             lines.extend([current + lead + inner[0], *inner[1:-1]])
             current = inner[-1]
         lines.append(current)
@@ -556,8 +583,13 @@ class LatexPrinter(MathPrinter):
                     return [(self.minus, inner)]
                 return [(self.minus, pieces[0][1]), *pieces[1:]]
             factors = _factors(expr)
-            if any(f.is_Pow and f.exp.is_negative for f in factors):
-                return []  # a fraction: keep it whole
+            below = [f for f in factors if f.is_Pow and f.exp.is_negative]
+            if below:  # a fraction too wide for the line: numerator / (denominator)
+                above = [f for f in factors if f not in below]
+                bottom = [f.base if f.exp == -1 else f.base ** (-f.exp) for f in below]
+                top = sympy.Mul(*above, evaluate=False) if len(above) > 1 else (above or [1])[0]
+                denominator = sympy.Mul(*bottom, evaluate=False) if len(bottom) > 1 else bottom[0]
+                return [("", sympy.sympify(top)), (DIVIDE, denominator)]
             out = []
             previous = None
             for factor in factors:
@@ -572,23 +604,32 @@ class LatexPrinter(MathPrinter):
             return out
         return []
 
-    def _print_piece(self, expr) -> str:
+    def _print_piece(self, expr, glue: str = "") -> str:
         text = self._print(expr)
-        if precedence(expr) < PRECEDENCE["Mul"]:
+        if precedence(expr) < PRECEDENCE["Mul"] or (glue == DIVIDE and isinstance(expr, sympy.Mul)):
             text = self.group(text)
         return text
 
-    def _wrap_piece(self, expr, width) -> list[str]:
+    def _wrap_piece(self, expr, width, glue: str = "") -> list[str]:
         """A piece too wide for a line on its own: break inside it."""
-        if isinstance(expr, sympy.Add):
+        if isinstance(expr, sympy.Add) or (glue == DIVIDE and isinstance(expr, sympy.Mul)):
             inner = self.wrap(expr, width - 2)
             if len(inner) > 1:
                 return [r"\bigl(" + inner[0], *inner[1:-1], inner[-1] + r"\bigr)"]
-            return [self._print_piece(expr)]
+            return [self._print_piece(expr, glue)]
         return self.wrap(expr, width)
 
     def _wrap_inside(self, expr, width) -> list[str] | None:
-        """A function of one long argument: ``\\sigma\\bigl(`` … ``\\bigr)``."""
+        """A function of one long argument: ``\\sigma\\bigl(`` … ``\\bigr)``; a power of a
+        long base: ``\\bigl(`` … ``\\bigr)^{2}``."""
+        if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp > 1:
+            if isinstance(expr.base, sympy.Add):
+                inner = self._wrap_piece(expr.base, width - 1)
+            else:
+                inner = self._wrap_inside(expr.base, width - 1)
+            if not inner or len(inner) < 2:
+                return None
+            return [*inner[:-1], f"{inner[-1]}^{{{self._print(expr.exp)}}}"]
         if not isinstance(expr, Application) or len(expr.args) != 1:
             return None
         rule = rule_for(expr)
@@ -599,6 +640,10 @@ class LatexPrinter(MathPrinter):
         if len(inner) < 2:
             return None
         return [head + r"\bigl(" + inner[0], *inner[1:-1], inner[-1] + r"\bigr)" + tail]
+
+
+MIN_WIDTH = 12.0  # ems
+DIVIDE = r" \bigm/ "  # a fraction too wide for a line, written numerator / (denominator)
 
 
 def _tall(text: str) -> bool:

@@ -41,6 +41,9 @@ def render_text(example: WorkedExample, *, digits: int = 4, lang: str = "en") ->
             printer = TextPrinter(values=section.values, digits=digits) if numeric else None
         else:
             printer = numeric
+        if section.unsimplified:
+            names = ", ".join(text_name(name) for name in section.unsimplified)
+            title += f" ({words['unsimplified']}: {names})"
         lines += ["", title]
         lines += [equation(eq, printer) for eq in section.equations]
         if section.key == "backward":

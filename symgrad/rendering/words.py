@@ -31,6 +31,7 @@ WORDS: dict[str, dict[str, str]] = {
         "gradient": "gradient",
         "value": "value",
         "updated": "after the update",
+        "unsimplified": "not simplified in time, shown as substituted",
     },
     "ko": {
         "title": "계산 예제",
@@ -54,6 +55,7 @@ WORDS: dict[str, dict[str, str]] = {
         "gradient": "기울기",
         "value": "값",
         "updated": "갱신 후",
+        "unsimplified": "시간 안에 정리되지 않아 대입한 그대로",
     },
 }
 

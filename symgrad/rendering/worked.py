@@ -10,6 +10,8 @@ each chain term (to show a sum term by term) and the update ``W − α ∂L/∂W
 from __future__ import annotations
 
 import math
+import multiprocessing
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -24,6 +26,7 @@ from ..model import as_value
 from ..rules import Primitive
 
 SECTIONS = ("model", "forward", "loss", "backward", "update", "closed")
+CLOSED_FORM_SECONDS = 20.0  # for simplifying all the closed forms of one example
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Section:
     key: str  # one of SECTIONS
     equations: tuple[Equation, ...]
     values: Mapping[str, object] | None = None
+    unsimplified: tuple[str, ...] = ()  # closed forms SymPy did not simplify in time
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,7 @@ def worked_example(
         section, updated = _update(derivation, point, gradients, lr, rate)
         sections.append(section)
     if closed_form:
-        sections.append(_closed_forms(derivation, gradients))
+        sections.append(_closed_forms(derivation, values, CLOSED_FORM_SECONDS))
     table = tuple(
         GradientRow(
             name,
@@ -325,14 +329,48 @@ def _update(derivation, point, gradients, lr, rate):
     return Section("update", tuple(equations), values), updated
 
 
-def _closed_forms(derivation: Derivation, gradients) -> Section:
-    equations = tuple(
-        Equation(
-            derivation.adjoint(name).symbol,
-            (derivation.closed_form(name, simplify=True),),
-            (),
-            None if gradients is None else gradients[name],
-        )
-        for name in derivation.wrt
-    )
-    return Section("closed", equations)
+def _closed_forms(derivation: Derivation, values, seconds: float) -> Section:
+    """Each gradient in the variables alone. It is one sample's, like the backward pass, so its
+    value is the per-sample adjoint (the gradient table gives the reduction over a batch).
+
+    SymPy's simplify can take minutes on a modest formula (tanh and σ of one sum: 40 s for three
+    inputs), so all of them share a budget of ``seconds``; a form not simplified within it is
+    shown as substituted, and the section says which."""
+    deadline = time.monotonic() + seconds
+    equations, unsimplified = [], []
+    for name in derivation.wrt:
+        form = _simplified(derivation, name, deadline - time.monotonic())
+        if form is None:
+            form = derivation.closed_form(name)
+            unsimplified.append(name)
+        symbol = derivation.adjoint(name).symbol
+        value = None if values is None else values[symbol.name]
+        equations.append(Equation(symbol, (form,), (), value))
+    return Section("closed", tuple(equations), unsimplified=tuple(unsimplified))
+
+
+def _simplified(derivation: Derivation, name: str, seconds: float) -> sympy.Expr | None:
+    """``derivation.closed_form(name, simplify=True)`` if it is done within ``seconds``: it runs
+    in a forked process, which can be stopped (a thread cannot). Without fork, no time limit."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return derivation.closed_form(name, simplify=True)
+    if seconds <= 0:
+        return None
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    worker = context.Process(target=_simplify_into, args=(derivation, name, writer), daemon=True)
+    worker.start()
+    writer.close()
+    try:
+        return reader.recv() if reader.poll(seconds) else None
+    except EOFError:  # the worker died; show the substituted form
+        return None
+    finally:
+        worker.kill()
+        worker.join()
+        reader.close()
+
+
+def _simplify_into(derivation: Derivation, name: str, pipe) -> None:
+    pipe.send(derivation.closed_form(name, simplify=True))
+    pipe.close()
