@@ -157,8 +157,10 @@ class _Graph:
             f'<font color="{FORWARD}">{definition}</font>',
         ]
         if self.values is not None:
-            value = self.example.loss if node.is_loss else self.values[node.name]
-            rows[-1] = rows[-1].replace("</font>", f" = {html.escape(self.number(value))}</font>")
+            shown = self.number(self.values[node.name])
+            if node.is_loss and self.example.batched:  # per sample, then what is minimised
+                shown += f" ({self.d.reduction} {self.number(self.example.loss)})"
+            rows[-1] = rows[-1].replace("</font>", f" = {html.escape(shown)}</font>")
         gradient = self._adjoint(node.name)
         if gradient:
             rows.append(gradient)

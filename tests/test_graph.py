@@ -156,3 +156,12 @@ def test_a_hostile_model_name_is_quoted_in_dot(graphviz):
     assert result.returncode == 0
     # an injected "x -> y" would add two nodes and an edge to the picture
     assert result.stdout.count('class="node"') == 2 and result.stdout.count('class="edge"') == 1
+
+
+def test_batched_graph_shows_per_sample_values_and_the_reduced_loss(torch):
+    derivation, dot = dot_of("seed001_linear_regression.py")
+    oracle = torch_values(derivation, dict(derivation.example))
+    found = labels(dot)
+    assert found["loss"].split("|")[1] == "loss = MSE(pred; y) = [9, 36, 81] (mean 42)"
+    assert oracle["__loss"] == 42
+    assert found["W"] == "W = 0|∂loss/∂W = -28" and oracle["__gradient_W"] == -28

@@ -250,6 +250,8 @@ def test_a_sum_over_consumers_is_shown_term_by_term(fmt, torch):
     assert terms == f"{number(first)} + {second_shown}", terms
     assert value == number(oracle["dL_dw"])
     assert products.count(r"\times" if fmt != "text" else "·") == 2
+    # a function of a negative value: the function's own parentheses are enough
+    assert ("σ(−1.0500)" if fmt == "text" else r"\sigma(-1.0500)") in output
 
 
 def test_batched_example_shows_values_and_reduced_gradients(torch):

@@ -105,7 +105,7 @@ class MathPrinter(StrPrinter):
 
     def function(self, expr) -> str:
         rule = rule_for(expr)
-        args = [self._print(arg) for arg in expr.args]
+        args = [self.argument(arg) for arg in expr.args]
         spelling = self.spelling(rule) if rule is not None else None
         if spelling is None:
             return f"{expr.func.__name__}({', '.join(args)})"
@@ -113,6 +113,13 @@ class MathPrinter(StrPrinter):
 
     def spelling(self, rule):
         raise NotImplementedError
+
+    def argument(self, arg) -> str:
+        """A function's argument: its spelling delimits it, so a negative value needs no
+        parentheses of its own (σ(−1.05), not σ((−1.05)))."""
+        if self.values is not None and isinstance(arg, sympy.Symbol) and arg.name in self.values:
+            return self.number(self.values[arg.name])
+        return self._print(arg)
 
     def juxtapose(self, left: sympy.Expr, right: sympy.Expr) -> str:
         """The glue between two factors of a product in symbolic mode."""
@@ -476,7 +483,7 @@ class LatexPrinter(MathPrinter):
         rule = rule_for(expr)
         if rule is None or not isinstance(rule.latex, str):
             return super().function(expr)
-        args = [self._print(arg) for arg in expr.args]
+        args = [self.argument(arg) for arg in expr.args]
         spelling = rule.latex
         if not any(_tall(arg) for arg in args):
             spelling = spelling.replace(r"\left(", "(").replace(r"\right)", ")")
