@@ -547,9 +547,10 @@ class LatexPrinter(MathPrinter):
                 current += lead + body
                 continue
             # It does not fit here. A piece that fits a line of its own starts the next line;
-            # one that must break anyway starts here, if a fair part of the line is left.
+            # one that must break anyway starts here only after a short start (“2 × (1 − …”),
+            # since less room means breaking it deeper.
             if current and (
-                visual_width(body) <= width or visual_width(current + lead) > width / 2
+                visual_width(body) <= width or visual_width(current + lead) > width / 4
             ):
                 lines.append(current)
                 current, lead = "", self._continuation(glue)
