@@ -13,7 +13,7 @@ from sympy import Abs, Heaviside, Max, Min, cos, exp, log, sign, sin, sqrt, tanh
 from .codegen import CompiledGradient, Trace, compile
 from .derivation import Adjoint, ChainTerm, Derivation, LocalGradient, Partial, derive
 from .errors import SymgradError
-from .graph import graph_dot
+from .graph import graph_dot, write_graph
 from .model import Model, Node, Variable
 from .rendering import render
 from .rules import (
@@ -65,4 +65,5 @@ __all__ = [
     "squared_error",
     "sum_squares",
     "tanh",
+    "write_graph",
 ]
