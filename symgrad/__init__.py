@@ -2,7 +2,8 @@
 them, prove them right, and write the derivation out as a worked example.
 
     model.py ──load──▶ Model ──derive──▶ Derivation ──┬─ compile ─▶ NumPy / Torch function
-                                                        └─ render ──▶ worked example
+                                                        ├─ render ──▶ worked example
+                                                        └─ graph ───▶ computational graph
 """
 
 __version__ = "0.1.0"
@@ -12,6 +13,7 @@ import sympy as _sympy
 from .codegen import CompiledGradient, Trace, compile
 from .derivation import Adjoint, ChainTerm, Derivation, LocalGradient, Partial, derive
 from .errors import SymgradError
+from .graph import graph_dot, write_graph
 from .model import Model, Node, Variable
 from .rendering import render
 from .rules import (
@@ -83,6 +85,7 @@ __all__ = [
     "derive",
     "det",
     "exp",
+    "graph_dot",
     "hadamard",
     "inv",
     "log",
@@ -106,4 +109,5 @@ __all__ = [
     "tanh",
     "trace",
     "transpose",
+    "write_graph",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
 
 import click
@@ -14,8 +15,10 @@ from . import __version__
 from .codegen import BACKENDS, compile
 from .derivation import Derivation, derive
 from .errors import SymgradError
+from .graph import graph_dot, write_graph
 from .loader import load_model
-from .rendering import render, worked_example
+from .rendering import LANGUAGES, render, worked_example
+from .rendering.words import words_for
 
 
 class BadInput(click.ClickException):
@@ -42,14 +45,18 @@ def parse_at(pairs: tuple[str, ...]) -> dict[str, float]:
         name, text = name.strip(), text.strip()
         if not sep or not name:
             raise SymgradError(f"--at expects NAME=VALUE, got {pair!r}")
-        try:
-            value = float(text)
-        except ValueError:
-            raise SymgradError(f"--at {name}: {text!r} is not a number") from None
-        if not math.isfinite(value):
-            raise SymgradError(f"--at {name}: {text!r} is not a finite number")
-        at[name] = value
+        at[name] = finite_number(text, f"--at {name}")
     return at
+
+
+def finite_number(text: str, option: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SymgradError(f"{option}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise SymgradError(f"{option}: {text!r} is not a finite number")
+    return value
 
 
 def load_derivation(file: str, model_name: str | None, wrt: str | None) -> Derivation:
@@ -70,42 +77,138 @@ def main():
     """Derive gradients by the chain rule, generate code for them, and show the working."""
 
 
-@main.command("derive")
-@click.argument("file", type=click.Path(dir_okay=False))
-@model_option
-@wrt_option
-@click.option(
+SUFFIXES = {".tex": "latex", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
+SUFFIXES_JSON = {**SUFFIXES, ".json": "json"}
+
+
+def choose_format(fmt: str | None, output: str | None, standalone: bool) -> str:
+    """The flag when one is given, else the suffix of ``-o``, else text (LaTeX for
+    ``--standalone``)."""
+    if fmt is None and output:
+        suffix = os.path.splitext(output)[1].lower()
+        if suffix not in SUFFIXES_JSON:
+            raise SymgradError(
+                f"-o {output}: cannot tell the format from {suffix or 'no suffix'!r}; use "
+                ".tex, .md, .txt or .json, or say --latex, --markdown, --text or --json"
+            )
+        fmt = SUFFIXES_JSON[suffix]
+    fmt = fmt or ("latex" if standalone else "text")
+    if standalone and fmt != "latex":
+        raise SymgradError(f"--standalone makes a LaTeX document; it does not apply to {fmt}")
+    return fmt
+
+
+def write_output(text: str, output: str | None) -> None:
+    if not output:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise SymgradError(f"-o {output}: {error.strerror}") from None
+    click.echo(f"wrote {output}", err=True)
+
+
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write to FILE; without a format flag its suffix chooses (.tex, .md, .txt, .json).",
+)
+at_option = click.option(
     "--at",
     "at",
     multiple=True,
     metavar="NAME=VALUE",
     help="A value for an input or parameter, overriding the example (repeatable).",
 )
-@click.option(
-    "--text",
-    "fmt",
-    flag_value="text",
-    default=True,
-    help="The worked example for the terminal (the default).",
-)
-@click.option("--json", "fmt", flag_value="json", help="Values and gradients as JSON.")
-@click.option(
+digits_option = click.option(
     "--digits",
     type=click.IntRange(1, 17),
     default=4,
     show_default=True,
     help="Decimals of the printed numbers.",
 )
-@click.option("--symbolic", is_flag=True, help="Leave the numbers out.")
+symbolic_option = click.option("--symbolic", is_flag=True, help="Leave the numbers out.")
+
+
+@main.command("derive")
+@click.argument("file", type=click.Path(dir_okay=False))
+@model_option
+@wrt_option
+@at_option
+@click.option("--text", "fmt", flag_value="text", help="For the terminal (the default).")
+@click.option("--latex", "fmt", flag_value="latex", help="A LaTeX fragment (needs amsmath).")
+@click.option("--markdown", "fmt", flag_value="markdown", help="Markdown with $$ math.")
+@click.option("--json", "fmt", flag_value="json", help="Values and gradients as JSON.")
+@click.option("--standalone", is_flag=True, help="A complete LaTeX document (implies --latex).")
+@output_option
+@digits_option
+@symbolic_option
+@click.option("--lr", metavar="ALPHA", help="Show one update W <- W - ALPHA dL/dW.")
+@click.option("--closed-form", is_flag=True, help="Show each gradient fully substituted.")
+@click.option(
+    "--lang",
+    default="en",
+    show_default=True,
+    metavar="|".join(LANGUAGES),
+    help="Language of the prose (ko: Korean).",
+)
 @reports_errors
-def derive_command(file, model_name, wrt, at, fmt, digits, symbolic):
+def derive_command(
+    file, model_name, wrt, at, fmt, standalone, output, digits, symbolic, lr, closed_form, lang
+):
     """Derive the gradient of the loss in FILE and show the working."""
+    fmt = choose_format(fmt, output, standalone)
+    rate = None if lr is None else finite_number(lr, "--lr")
+    words_for(lang)
     derivation = load_derivation(file, model_name, wrt)
     point = parse_at(at)
     if fmt == "json":
-        click.echo(json.dumps(derivation_json(derivation, point), indent=2, ensure_ascii=False))
+        text = json.dumps(derivation_json(derivation, point), indent=2, ensure_ascii=False) + "\n"
     else:
-        click.echo(render(derivation, "text", at=point, digits=digits, symbolic=symbolic), nl=False)
+        text = render(
+            derivation,
+            fmt,
+            at=point,
+            digits=digits,
+            symbolic=symbolic,
+            lr=rate,
+            closed_form=closed_form,
+            lang=lang,
+            standalone=standalone,
+        )
+    write_output(text, output)
+
+
+@main.command("graph")
+@click.argument("file", type=click.Path(dir_okay=False))
+@model_option
+@wrt_option
+@at_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="graph.dot, graph.svg or graph.png (SVG and PNG need Graphviz); default: DOT on stdout.",
+)
+@digits_option
+@symbolic_option
+@reports_errors
+def graph_command(file, model_name, wrt, at, output, digits, symbolic):
+    """Draw the computational graph of FILE: each node's operation and value, each edge's local
+    gradient and the gradient it carries back."""
+    source = graph_dot(
+        load_derivation(file, model_name, wrt), at=parse_at(at), digits=digits, symbolic=symbolic
+    )
+    if not output:
+        click.echo(source, nl=False)
+        return
+    for path in write_graph(source, output):
+        click.echo(f"wrote {path}", err=True)
 
 
 @main.command("codegen")

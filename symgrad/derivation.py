@@ -261,6 +261,19 @@ class Derivation:
             f"{len(self.nodes)} nodes, {len(self.locals)} local gradients)"
         )
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows the worked example (rendering is imported here, not above: data flows
+        from derivation to rendering, never back)."""
+        from .rendering import render
+
+        return render(self, "markdown")
+
+    def _repr_latex_(self) -> str:
+        from .rendering import worked_example
+        from .rendering.latex import render_latex_math
+
+        return render_latex_math(worked_example(self))
+
 
 def derive(model: Model, wrt: Iterable[str] | str | None = None, *, order: int = 1):
     """Apply the chain rule to ``model``; ``wrt`` defaults to its parameters (to its inputs when

@@ -1,4 +1,10 @@
-"""Rendering: a Derivation written out as a worked example."""
+"""Rendering: a Derivation written out as a worked example, on several surfaces.
+
+``worked.py`` lays the example out as data (sections of equations with their numbers); each
+surface prints that data: ``text.py`` for the terminal, ``latex.py`` for documents,
+``markdown.py`` for blogs, MkDocs and Jupyter. The printers in ``printers.py`` hold what each
+target writes differently.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,20 @@ from collections.abc import Mapping
 
 from ..derivation import Derivation
 from ..errors import SymgradError
-from .printers import format_number, format_value
+from .latex import render_latex
+from .markdown import render_markdown
+from .printers import LatexPrinter, TextPrinter, format_number, format_value
 from .text import render_text
+from .words import LANGUAGES, words_for
 from .worked import WorkedExample, point_for, worked_example
 
-FORMATS = ("text",)
+FORMATS = ("text", "latex", "markdown")
 
 __all__ = [
     "FORMATS",
+    "LANGUAGES",
+    "LatexPrinter",
+    "TextPrinter",
     "WorkedExample",
     "format_number",
     "format_value",
@@ -30,12 +42,30 @@ def render(
     at: Mapping[str, object] | None = None,
     digits: int = 4,
     symbolic: bool = False,
+    lr: float | None = None,
+    closed_form: bool = False,
+    lang: str = "en",
+    standalone: bool = False,
 ) -> str:
-    """The worked example of ``derivation`` in ``fmt``, with numbers at the example point
-    (overridden by ``at``) unless ``symbolic``."""
+    """The worked example of ``derivation`` as ``fmt`` ("text", "latex" or "markdown"), with
+    numbers at the example point (overridden by ``at``) unless ``symbolic``.
+
+    ``lr`` adds one gradient-descent update of every variable, ``closed_form`` each gradient
+    fully substituted and simplified, ``lang`` the language of the prose ("en" or "ko");
+    ``standalone`` makes the LaTeX a complete document.
+
+    >>> print(render(derive(model), "latex", lr=1.0))  # doctest: +SKIP
+    """
     if fmt not in FORMATS:
         raise SymgradError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not isinstance(digits, int) or digits < 1 or digits > 17:
         raise SymgradError(f"digits must be an integer from 1 to 17, got {digits!r}")
-    example = worked_example(derivation, at, symbolic=symbolic)
-    return render_text(example, digits=digits)
+    words_for(lang)  # an unknown language fails before any work
+    if standalone and fmt != "latex":
+        raise SymgradError("standalone applies to LaTeX output only")
+    example = worked_example(derivation, at, symbolic=symbolic, lr=lr, closed_form=closed_form)
+    if fmt == "latex":
+        return render_latex(example, digits=digits, lang=lang, standalone=standalone)
+    if fmt == "markdown":
+        return render_markdown(example, digits=digits, lang=lang)
+    return render_text(example, digits=digits, lang=lang)

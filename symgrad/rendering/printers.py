@@ -1,5 +1,6 @@
 """Printers for formulas that people read: the layout of sums, products, fractions and powers
-is shared, and each surface (terminal text here) gives its own symbols.
+is shared, and each surface gives its own symbols: ``TextPrinter`` (Unicode for the terminal) and
+``LatexPrinter`` (LaTeX for documents, and the math of Markdown).
 
 Every printer has two modes. Symbolic prints a formula as written (``σ₃(1 − σ₃)``). Numeric,
 given the values of the symbols, prints the same formula with each symbol replaced by its number
@@ -10,7 +11,9 @@ substitution step of a worked example.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
+from contextlib import contextmanager
 
 import numpy as np
 import sympy
@@ -19,7 +22,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 from ..derivation import Partial
-from ..names import text_name
+from ..names import latex_name, text_name
 from ..rules import rule_for, spell
 
 
@@ -91,9 +94,18 @@ class MathPrinter(StrPrinter):
     def group(self, text: str) -> str:
         return f"({text})"
 
+    def negative_number(self, text: str) -> str:
+        """A negative number inside a substitution: ``(−0.1419)``."""
+        return f"({text})"
+
+    ellipsis = "…"
+
+    def shape(self, shape: tuple[int, ...]) -> str:
+        return f" (shape {shape})"
+
     def function(self, expr) -> str:
         rule = rule_for(expr)
-        args = [self._print(arg) for arg in expr.args]
+        args = [self.argument(arg) for arg in expr.args]
         spelling = self.spelling(rule) if rule is not None else None
         if spelling is None:
             return f"{expr.func.__name__}({', '.join(args)})"
@@ -102,11 +114,42 @@ class MathPrinter(StrPrinter):
     def spelling(self, rule):
         raise NotImplementedError
 
+    def argument(self, arg) -> str:
+        """A function's argument: its spelling delimits it, so a negative value needs no
+        parentheses of its own (σ(−1.05), not σ((−1.05)))."""
+        if self.values is not None and isinstance(arg, sympy.Symbol) and arg.name in self.values:
+            return self.number(self.values[arg.name])
+        return self._print(arg)
+
     def juxtapose(self, left: sympy.Expr, right: sympy.Expr) -> str:
         """The glue between two factors of a product in symbolic mode."""
         return self.times
 
     # --- the layout ------------------------------------------------------------------------
+
+    def value(self, value, limit: int = 8) -> str:
+        """A number, or an array shown as a short list (a batch of values)."""
+        array = np.asarray(value)
+        if array.ndim == 0:
+            return self.number(array)
+        flat = [self.number(v) for v in array.ravel()[:limit]]
+        if array.size > limit:
+            flat.append(self.ellipsis)
+        shape = self.shape(array.shape) if array.ndim > 1 else ""
+        return self.list(flat) + shape
+
+    def list(self, items: list[str]) -> str:
+        return "[" + ", ".join(items) + "]"
+
+    @contextmanager
+    def ordered(self, keep_order: bool):
+        """Within the block, print sums in the order their terms were built (a chain)."""
+        previous = self._settings.get("order")
+        self._settings["order"] = "none" if keep_order else None
+        try:
+            yield self
+        finally:
+            self._settings["order"] = previous
 
     def doprint(self, expr) -> str:
         expr = sympy.sympify(expr)
@@ -126,7 +169,7 @@ class MathPrinter(StrPrinter):
     def _print_Symbol(self, expr):
         if self.values is not None and expr.name in self.values:
             text = self.number(self.values[expr.name])
-            return self.group(text) if text.startswith(self.minus) else text
+            return self.negative_number(text) if text.startswith(self.minus) else text
         if isinstance(expr, Partial):
             return self.partial(expr.of, expr.wrt)
         return self.name(expr)
@@ -159,13 +202,21 @@ class MathPrinter(StrPrinter):
         return "e"
 
     def _print_Add(self, expr, order=None):
-        terms = self._as_ordered_terms(expr, order=order)
+        return "".join(text for _, text in self.add_pieces(expr, order))
+
+    def add_pieces(self, expr: sympy.Add, order=None) -> list[tuple[sympy.Expr, str]]:
+        """The printed terms of a sum, each after the first with its ``+``/``−`` glue: the
+        places where a long sum may break across lines."""
         if self._settings.get("order") != "none":
-            # a − b rather than −b + a: positive terms first, each group in SymPy's order.
+            # a − b rather than −b + a: positive terms first, each group in SymPy's order
+            # with numbered names in their natural order (w₂ before w₁₀).
+            terms = _natural_order(expr)
             terms = [t for t in terms if not _is_negative(t)] + [
                 t for t in terms if _is_negative(t)
             ]
-        out = ""
+        else:
+            terms = self._as_ordered_terms(expr, order=order)
+        out = []
         for i, term in enumerate(terms):
             negative = _is_negative(term)
             text = self._print(-term if negative else term)
@@ -173,10 +224,12 @@ class MathPrinter(StrPrinter):
                 not negative and isinstance(term, sympy.Add)
             ):
                 text = self.group(text)
+            if i == 0 and self._is_negative_value(term):
+                text = self.number(self.values[term.name])  # −0.1725 − 1 · 0.2727: no ( )
             if i == 0:
-                out = (self.minus + text) if negative else text
+                out.append((term, (self.minus + text) if negative else text))
             else:
-                out += f" {self.minus} {text}" if negative else f" + {text}"
+                out.append((term, f" {self.minus} {text}" if negative else f" + {text}"))
         return out
 
     def _print_Mul(self, expr):
@@ -199,10 +252,12 @@ class MathPrinter(StrPrinter):
                 denominator.append(sympy.Integer(factor.q))
             else:
                 numerator.append(factor)
-        top = self._product(numerator) if numerator else "1"
         if not denominator:
-            return top
-        bottom = self._product(denominator)
+            return self._product(numerator) if numerator else "1"
+        # A lone sum above or below the bar is passed ungrouped: the surface decides whether
+        # it needs parentheses (a/b in text does, \frac does not).
+        top = self._fraction_part(numerator)
+        bottom = self._fraction_part(denominator)
         return self.fraction(
             top,
             bottom,
@@ -211,6 +266,13 @@ class MathPrinter(StrPrinter):
             or _is_sum(denominator)
             or isinstance(denominator[0], sympy.Mul),
         )
+
+    def _fraction_part(self, factors: list) -> str:
+        if not factors:
+            return "1"
+        if len(factors) == 1 and isinstance(factors[0], sympy.Add):
+            return self._print(factors[0])
+        return self._product(factors)
 
     def _product(self, factors: list) -> str:
         out = ""
@@ -246,6 +308,45 @@ class MathPrinter(StrPrinter):
         if needs_group and not text.startswith(self.group("")[0]):
             text = self.group(text)
         return self.power(text, self._print(exponent))
+
+
+def equation_parts(
+    equation, symbolic: MathPrinter, numeric: MathPrinter | None
+) -> tuple[str, list[tuple[str, sympy.Expr | None, MathPrinter | None]]]:
+    """The printed left side of an ``Equation`` and its parts after the relation: each form,
+    each form with numbers, the value; a part equal to the one before it is dropped (a value
+    equal to its own substitution). Each part keeps its expression and printer, so a surface can
+    break a long one across lines."""
+    parts: list[tuple[str, sympy.Expr | None, MathPrinter | None]] = []
+
+    def add(text: str, expr, printer) -> None:
+        if not parts or parts[-1][0] != text:
+            parts.append((text, expr, printer))
+
+    with symbolic.ordered(equation.keep_order):
+        lhs = symbolic.doprint(equation.lhs)
+        for form in equation.forms:
+            add(symbolic.doprint(form), form, symbolic)
+    if numeric is not None:
+        with numeric.ordered(equation.keep_order):
+            for form in equation.numeric:
+                add(numeric.doprint(form), form, numeric)
+    if equation.value is not None:
+        add(symbolic.value(equation.value), None, None)
+    return lhs, parts
+
+
+def _natural_order(expr: sympy.Add) -> list:
+    """SymPy's order of the terms, as if every number in a name had six digits."""
+    padded = {
+        s: sympy.Symbol(re.sub(r"\d+", lambda m: m.group().zfill(6), s.name), **s.assumptions0)
+        for s in expr.free_symbols
+        if isinstance(s, sympy.Symbol) and any(ch.isdigit() for ch in s.name)
+    }
+    if not padded:
+        return list(expr.as_ordered_terms())
+    back = {v: k for k, v in padded.items()}
+    return [term.xreplace(back) for term in expr.xreplace(padded).as_ordered_terms()]
 
 
 def _is_sum(factors: list) -> bool:
@@ -330,3 +431,319 @@ def _short(expr) -> bool:
     if not isinstance(expr, sympy.Symbol) or isinstance(expr, Partial):
         return False
     return len(text_name(expr.name).rstrip("₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ\u0302\u0304\u0303")) == 1
+
+
+class LatexPrinter(MathPrinter):
+    r"""LaTeX for documents and for the math of Markdown: ``\sigma_{1}``, ``\frac{…}{…}``,
+    ``\times`` for every written product, ``\log``, ``e^{…}``.
+
+    ``inline`` writes ∂L/∂W as ``\partial L/\partial W_{5}`` and fractions with a slash, for
+    table cells and running text. ``wrap`` breaks a long formula into lines for ``align*``.
+    """
+
+    minus = "-"
+    times = r" \times "
+    ellipsis = r"\ldots"
+
+    def __init__(
+        self, values: Mapping[str, object] | None = None, digits: int = 4, *, inline: bool = False
+    ):
+        super().__init__(values, digits)
+        self.inline = inline
+
+    def name(self, symbol):
+        return latex_name(symbol.name)
+
+    def partial(self, of, wrt):
+        if self.inline:
+            return rf"\partial {latex_name(of)}/\partial {latex_name(wrt)}"
+        return rf"\frac{{\partial {latex_name(of)}}}{{\partial {latex_name(wrt)}}}"
+
+    def fraction(self, numerator, denominator, *, sum_above, product_below):
+        if not self.inline:
+            return rf"\frac{{{numerator}}}{{{denominator}}}"
+
+        def wrap(text: str, needed: bool) -> str:
+            return self.group(text) if needed else text
+
+        return f"{wrap(numerator, sum_above)}/{wrap(denominator, product_below)}"
+
+    def power(self, base, exponent):
+        return f"{base}^{{{exponent}}}"
+
+    def root(self, radicand):
+        return rf"\sqrt{{{radicand}}}"
+
+    def group(self, text):
+        # \left( \right) only where the content is tall: around flat content they add space
+        # (σ (z₁) instead of σ(z₁)) and gain nothing.
+        return rf"\left({text}\right)" if _tall(text) else f"({text})"
+
+    def function(self, expr) -> str:
+        rule = rule_for(expr)
+        if rule is None or not isinstance(rule.latex, str):
+            return super().function(expr)
+        args = [self.argument(arg) for arg in expr.args]
+        spelling = rule.latex
+        if not any(_tall(arg) for arg in args):
+            spelling = spelling.replace(r"\left(", "(").replace(r"\right)", ")")
+        return spell(spelling, args)
+
+    def negative_number(self, text):
+        return f"({text})"
+
+    def list(self, items):
+        return r"\left[" + ", ".join(items) + r"\right]"
+
+    def shape(self, shape):
+        return r"\ \text{(shape " + r" \times ".join(map(str, shape)) + ")}"
+
+    def number(self, value) -> str:
+        text = format_number(value, self.digits)
+        if text == "nan":
+            return r"\mathrm{NaN}"
+        if text.endswith("∞"):
+            return text.replace("∞", r"\infty")
+        mantissa, e, exponent = text.partition("e")
+        if e:  # 1.234e-05 → 1.234 \times 10^{-5}
+            return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+        return text
+
+    def spelling(self, rule):
+        return rule.latex
+
+    def juxtapose(self, left, right):
+        partials = isinstance(left, Partial) + isinstance(right, Partial)
+        # α ∂L/∂W and ∂L/∂z₁ x₁ read well side by side as fractions; two fractions, or any
+        # partial written with a slash, need the ×.
+        if partials == 2 or (partials and self.inline) or (left.is_Number and right.is_Number):
+            return self.times
+        return " "
+
+    # --- breaking long formulas -----------------------------------------------------------
+
+    def wrap(self, expr: sympy.Expr, width: float) -> list[str]:
+        r"""``expr`` printed as lines no wider than ``width`` (estimated glyphs) where it can
+        break: between the terms of a sum, between the factors of a product, and inside a
+        parenthesised sum or a function's argument, whose delimiters become ``\bigl(``/``\bigr)``
+        (``\left``/``\right`` cannot span lines). The first line continues the line it is on."""
+        width = max(width, MIN_WIDTH)  # nested breaks never squeeze a part below this
+        text = self._print(expr)
+        if visual_width(text) <= width:
+            return [text]
+        pieces = self._pieces(expr)
+        if not pieces:
+            return self._wrap_inside(expr, width) or [text]
+        if len(pieces) == 1:  # −(a + b): break inside the group
+            glue, sub = pieces[0]
+            inner = self._wrap_piece(sub, width - 1, glue)
+            return [glue + inner[0], *inner[1:]]
+        lines: list[str] = []
+        current = ""
+        for glue, sub in pieces:
+            body = self._print_piece(sub, glue)
+            lead = glue if current or not lines else self._continuation(glue)
+            if visual_width(current + lead + body) <= width:
+                current += lead + body
+                continue
+            # It does not fit here. A piece that fits a line of its own starts the next line;
+            # one that must break anyway starts here only after a short start (“2 × (1 − …”),
+            # since less room means breaking it deeper.
+            if current and (
+                visual_width(body) <= width or visual_width(current + lead) > width / 4
+            ):
+                lines.append(current)
+                current, lead = "", self._continuation(glue)
+                if visual_width(lead + body) <= width:
+                    current = lead + body
+                    continue
+            inner = self._wrap_piece(sub, width - visual_width(current + lead), glue)
+            if len(inner) == 1:  # it cannot break: let it run over rather than lose it
+                current += lead + inner[0]
+                continue
+            lines.extend([current + lead + inner[0], *inner[1:-1]])
+            current = inner[-1]
+        lines.append(current)
+        return [line.strip() for line in lines if line.strip()]
+
+    def _continuation(self, glue: str) -> str:
+        # A product broken across lines shows its × again at the start of the next line.
+        glue = glue.strip()
+        return (glue or self.times.strip()) + " "
+
+    def _pieces(self, expr) -> list[tuple[str, sympy.Expr]]:
+        """Where ``expr`` may break: (glue before, part) for each term or factor."""
+        if isinstance(expr, sympy.Add):
+            out = []
+            for i, (term, _) in enumerate(self.add_pieces(expr)):
+                negative = _is_negative(term)
+                if i == 0:
+                    glue = self.minus if negative else ""
+                else:
+                    glue = f" {self.minus} " if negative else " + "
+                out.append((glue, -term if negative else term))
+            return out
+        if isinstance(expr, sympy.Mul):
+            if _is_negative(expr):
+                inner = -expr
+                pieces = self._pieces(inner) if isinstance(inner, sympy.Mul) else []
+                if not pieces:
+                    return [(self.minus, inner)]
+                return [(self.minus, pieces[0][1]), *pieces[1:]]
+            factors = _factors(expr)
+            below = [f for f in factors if f.is_Pow and f.exp.is_negative]
+            if below:  # a fraction too wide for the line: numerator / (denominator)
+                above = [f for f in factors if f not in below]
+                bottom = [f.base if f.exp == -1 else f.base ** (-f.exp) for f in below]
+                top = sympy.Mul(*above, evaluate=False) if len(above) > 1 else (above or [1])[0]
+                denominator = sympy.Mul(*bottom, evaluate=False) if len(bottom) > 1 else bottom[0]
+                return [("", sympy.sympify(top)), (DIVIDE, denominator)]
+            out = []
+            previous = None
+            for factor in factors:
+                if previous is None:
+                    glue = ""
+                elif self.values is not None:
+                    glue = self.times
+                else:
+                    glue = self.juxtapose(previous, factor)
+                out.append((glue, factor))
+                previous = factor
+            return out
+        return []
+
+    def _print_piece(self, expr, glue: str = "") -> str:
+        text = self._print(expr)
+        if precedence(expr) < PRECEDENCE["Mul"] or (glue == DIVIDE and isinstance(expr, sympy.Mul)):
+            text = self.group(text)
+        return text
+
+    def _wrap_piece(self, expr, width, glue: str = "") -> list[str]:
+        """A piece too wide for a line on its own: break inside it."""
+        if isinstance(expr, sympy.Add) or (glue == DIVIDE and isinstance(expr, sympy.Mul)):
+            inner = self.wrap(expr, width - 2)
+            if len(inner) > 1:
+                return [r"\bigl(" + inner[0], *inner[1:-1], inner[-1] + r"\bigr)"]
+            return [self._print_piece(expr, glue)]
+        return self.wrap(expr, width)
+
+    def _wrap_inside(self, expr, width) -> list[str] | None:
+        """A function of one long argument: ``\\sigma\\bigl(`` … ``\\bigr)``; a power of a
+        long base: ``\\bigl(`` … ``\\bigr)^{2}``."""
+        if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp > 1:
+            if isinstance(expr.base, sympy.Add):
+                inner = self._wrap_piece(expr.base, width - 1)
+            else:
+                inner = self._wrap_inside(expr.base, width - 1)
+            if not inner or len(inner) < 2:
+                return None
+            return [*inner[:-1], f"{inner[-1]}^{{{self._print(expr.exp)}}}"]
+        if not isinstance(expr, Application) or len(expr.args) != 1:
+            return None
+        rule = rule_for(expr)
+        if rule is None or callable(rule.latex) or r"\left(#1\right)" not in rule.latex:
+            return None
+        head, tail = rule.latex.split(r"\left(#1\right)")
+        inner = self.wrap(expr.args[0], width - 4)
+        if len(inner) < 2:
+            return None
+        return [head + r"\bigl(" + inner[0], *inner[1:-1], inner[-1] + r"\bigr)" + tail]
+
+
+MIN_WIDTH = 12.0  # ems
+DIVIDE = r" \bigm/ "  # a fraction too wide for a line, written numerator / (denominator)
+
+
+def _tall(text: str) -> bool:
+    """Whether typeset ``text`` is taller than a line of text (a fraction, a sized group)."""
+    return any(tall in text for tall in (r"\frac", r"\left", r"\begin", r"\sum", r"\prod"))
+
+
+_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
+
+
+def visual_width(tex: str) -> float:
+    """About how wide ``tex`` typesets, in ems of the surrounding font: glyph widths of
+    Computer Modern (digits ½ em, W almost 1 em), a fraction as wide as the wider of its two
+    parts, sub- and superscripts at 70 %, the spaces TeX puts around operators and relations.
+    An estimate, good enough to decide where a displayed formula must break."""
+    width, _ = _width(tex, 0)
+    return width
+
+
+_INVISIBLE = {"left", "right", "bigl", "bigr", "Bigl", "Bigr", "text", "mathrm", "mathit"}
+_INVISIBLE |= {"hat", "bar", "tilde", "vec", "dot", "ddot", "check", "operatorname"}
+_BINARY = 1.2  # + − × with their medium spaces
+_RELATION = 1.35  # = ← with their thick spaces
+_COMMANDS = {"times": _BINARY, "cdot": _BINARY, "leftarrow": _RELATION, "approx": _RELATION}
+_COMMANDS |= {"quad": 1.0, "qquad": 2.0, ",": 0.17, ";": 0.28, " ": 0.33, "!": -0.17}
+_COMMANDS |= {"partial": 0.55, "log": 1.3, "exp": 1.5, "tanh": 2.0, "sin": 1.3, "cos": 1.4}
+_COMMANDS |= {"infty": 1.0, "ldots": 1.2, "dots": 1.2, "sqrt": 0.9}
+
+
+def _glyph(ch: str) -> float:
+    if ch.isdigit():
+        return 0.5
+    if ch in ".,;:":
+        return 0.45 if ch == "," else 0.28  # a comma in math is followed by a thin space
+    if ch in "()[]|":
+        return 0.39
+    if ch.isupper():
+        return 0.8
+    return 0.55
+
+
+def _group(tex: str, i: int) -> tuple[float, int]:
+    """The width of the braced group (or single token) at ``tex[i]``; returns the index after."""
+    while i < len(tex) and tex[i] == " ":
+        i += 1
+    if i >= len(tex):
+        return 0.0, i
+    if tex[i] == "{":
+        return _width(tex, i + 1, closing=True)
+    if tex[i] == "\\":
+        match = _COMMAND.match(tex, i)
+        return _COMMANDS.get(match.group(1), 0.6), match.end()
+    return _glyph(tex[i]), i + 1
+
+
+def _width(tex: str, i: int, closing: bool = False) -> tuple[float, int]:
+    width = 0.0
+    previous = ""  # the last glyph seen, to tell a leading minus from a binary one
+    while i < len(tex):
+        ch = tex[i]
+        if ch == "}" and closing:
+            return width, i + 1
+        if ch == "{":
+            inner, i = _width(tex, i + 1, closing=True)
+            width += inner
+            continue
+        if ch in "_^":
+            inner, i = _group(tex, i + 1)
+            width += 0.7 * inner
+            continue
+        if ch == "\\":
+            match = _COMMAND.match(tex, i)
+            command = match.group(1)
+            i = match.end()
+            if command in ("frac", "dfrac"):
+                top, i = _group(tex, i)
+                bottom, i = _group(tex, i)
+                width += max(top, bottom) + 0.3
+            elif command not in _INVISIBLE:
+                width += _COMMANDS.get(command, 0.6)  # a Greek letter or a symbol
+            previous = "\\"
+            continue
+        if ch in " &":  # spaces are the printer's business; & only aligns
+            i += 1
+            continue
+        # Operators and relations carry space either side; a leading minus does not.
+        if ch in "+-" and not (ch == "-" and (not previous or previous in "({[=,")):
+            width += _BINARY
+        elif ch in "=<>":
+            width += _RELATION
+        else:
+            width += _glyph(ch)
+        previous = ch
+        i += 1
+    return width, i

@@ -3,83 +3,79 @@
 from __future__ import annotations
 
 from ..names import text_name
-from .printers import TextPrinter, format_value
-from .worked import Equation, WorkedExample, written_out
-
-TITLES = {
-    "en": {
-        "model": "Model",
-        "inputs": "inputs",
-        "params": "parameters",
-        "loss_of": "loss",
-        "forward": "Forward pass",
-        "loss": "Loss",
-        "backward": "Backward pass",
-        "gradients": "Gradients",
-        "mean": "mean over the batch",
-        "sum": "sum over the batch",
-        "batch": "(values over a batch: substitutions are left out)",
-    },
-}
+from .printers import TextPrinter, equation_parts
+from .words import words_for
+from .worked import Equation, WorkedExample
 
 
 def render_text(example: WorkedExample, *, digits: int = 4, lang: str = "en") -> str:
-    words = TITLES[lang]
+    words = words_for(lang)
     d = example.derivation
     symbolic = TextPrinter(digits=digits)
     numeric = TextPrinter(values=example.values, digits=digits) if example.values else None
 
-    def equation(eq: Equation) -> str:
-        order = "none" if eq.keep_order else None
-        parts = [symbolic.doprint(eq.lhs)]
-        parts += [_print(symbolic, form, order) for form in eq.forms]
-        if numeric is not None:
-            parts += [_print(numeric, form, order) for form in eq.numeric]
-        if eq.value is not None:
-            parts.append(format_value(eq.value, digits).replace("-", "−"))
-        return "  " + " = ".join(_dedupe(parts))
+    def equation(eq: Equation, printer: TextPrinter | None) -> str:
+        lhs, parts = equation_parts(eq, symbolic, printer)
+        texts = [text for text, _, _ in parts]
+        return f"  {lhs} {eq.relation} " + " = ".join(texts)
 
-    inputs = [text_name(v.name) for v in d.variables if v.role == "input"]
-    params = [text_name(v.name) for v in d.variables if v.role == "param"]
-    lines = [f"{words['model']}: {d.model}"]
-    if inputs:
-        lines.append(f"  {words['inputs']}: {', '.join(inputs)}")
-    if params:
-        lines.append(f"  {words['params']}: {', '.join(params)}")
+    lines = [f"{words['model']}: {printable(d.model)}"]
+    for role, key in (("input", "inputs"), ("param", "params")):
+        names = [_variable(v.name, example, symbolic) for v in d.variables if v.role == role]
+        if names:
+            lines.append(f"  {words[key]}: {', '.join(names)}")
     lines.append(f"  {words['loss_of']}: {text_name(d.loss.name)} ({words[d.reduction]})")
     if example.batched:
-        lines.append(f"  {words['batch']}")
-    for section in example.sections:
+        lines.append(f"  ({words['batch']})")
+    lines += [equation(eq, None) for eq in example.section("model").equations]
+
+    for section in example.sections[1:]:
         if not section.equations:
             continue
-        lines += ["", words[section.key]]
-        lines += [equation(eq) for eq in section.equations]
-    lines += ["", words["gradients"]]
-    width = max(len(symbolic.doprint(d.adjoint(name).symbol)) for name in d.wrt)
-    for name in d.wrt:
-        label = symbolic.doprint(d.adjoint(name).symbol).ljust(width)
-        if example.gradients is not None:
-            lines.append(
-                f"  {label}  {format_value(example.gradients[name], digits)}".replace("-", "−")
-            )
+        title = words[section.key]
+        if section.key == "update":
+            rate = symbolic.doprint(example.rate_symbol)
+            if numeric is not None:  # without numbers, α stays a symbol
+                rate += f" = {symbolic.number(example.learning_rate)}"
+            title += f" ({words['learning_rate']} {rate})"
+            printer = TextPrinter(values=section.values, digits=digits) if numeric else None
         else:
-            formula = _print(symbolic, written_out(d.adjoint(name)), "none")
-            lines.append(f"  {label}  = {formula}")
+            printer = numeric
+        if section.unsimplified:
+            names = ", ".join(text_name(name) for name in section.unsimplified)
+            title += f" ({words['unsimplified']}: {names})"
+        lines += ["", title]
+        lines += [equation(eq, printer) for eq in section.equations]
+        if section.key == "backward":
+            lines += ["", words["gradients"], *_table(example, symbolic)]
     return "\n".join(lines) + "\n"
 
 
-def _print(printer: TextPrinter, expr, order) -> str:
-    printer._settings["order"] = order
-    try:
-        return printer.doprint(expr)
-    finally:
-        printer._settings["order"] = None
+def _variable(name: str, example: WorkedExample, printer: TextPrinter) -> str:
+    """``x₁ = 1`` where the example gives a value, else the name alone."""
+    shown = text_name(name)
+    if example.point is not None and name in example.point:
+        shown += f" = {printer.value(example.point[name])}"
+    return shown
 
 
-def _dedupe(parts: list[str]) -> list[str]:
-    """Drop a form that repeats the one before it (a value equal to its own substitution)."""
-    out: list[str] = []
-    for part in parts:
-        if not out or part != out[-1]:
-            out.append(part)
-    return out
+def _table(example: WorkedExample, printer: TextPrinter) -> list[str]:
+    labels = [printer.doprint(row.symbol) for row in example.gradient_table]
+    width = max(len(label) for label in labels)
+    if example.gradients is None:
+        rows = []
+        for label, row in zip(labels, example.gradient_table, strict=True):
+            with printer.ordered(row.keep_order):
+                rows.append(f"  {label.ljust(width)} = {printer.doprint(row.formula)}")
+        return rows
+    values = [printer.value(row.value) for row in example.gradient_table]
+    value_width = max(len(v) for v in values)
+    return [
+        f"  {label.ljust(width)}  {value.rjust(value_width)}"
+        for label, value in zip(labels, values, strict=True)
+    ]
+
+
+def printable(text: str) -> str:
+    """Free text from a model file on one terminal line: control characters become spaces."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)

@@ -1,41 +1,71 @@
 """A worked example as data: the sections and equations a lecture would write, with their numbers.
 
-Every surface (text, LaTeX, Markdown) prints the same ``WorkedExample``; none of them computes
-anything. The numbers come from one float64 evaluation of the generated NumPy code (``trace``),
-so what is printed is what the compiled gradient computes.
+Every surface (text, LaTeX, Markdown) and the graph picture print the same ``WorkedExample``;
+none of them computes anything. The numbers come from one float64 evaluation of the generated
+NumPy code (``trace``), so what is printed is what the compiled gradient computes. The only
+arithmetic done here is what a lecture does by hand on top of those numbers: the product of
+each chain term (to show a sum term by term) and the update ``W − α ∂L/∂W``.
 """
 
 from __future__ import annotations
 
+import math
+import multiprocessing
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import sympy
 from sympy.core.parameters import evaluate
 
 from ..codegen import compile
-from ..derivation import Derivation
+from ..derivation import Adjoint, ChainTerm, Derivation, Partial
 from ..errors import SymgradError
 from ..model import as_value
 from ..rules import Primitive
 
+SECTIONS = ("model", "forward", "loss", "backward", "update", "closed")
+CLOSED_FORM_SECONDS = 20.0  # for simplifying all the closed forms of one example
+
 
 @dataclass(frozen=True)
 class Equation:
-    """``lhs = forms… = numeric… = value``. ``numeric`` forms are printed with every symbol
-    replaced by its value; ``keep_order`` keeps a chain's terms in the order they were built."""
+    """``lhs relation forms… = numeric… = value``. ``numeric`` forms are printed with every
+    symbol replaced by its value; ``keep_order`` keeps a chain's terms in the order they were
+    built. ``relation`` is ``=`` or ``←`` (an update)."""
 
     lhs: sympy.Symbol
     forms: tuple[sympy.Expr, ...]
     numeric: tuple[sympy.Expr, ...] = ()
     value: object | None = None
     keep_order: bool = False
+    relation: str = "="
 
 
 @dataclass(frozen=True)
 class Section:
-    key: str  # "forward", "loss", "backward"
+    """``values``: the numbers of this section's substitutions when they are not the example's
+    (the update uses the gradients reduced over the batch)."""
+
+    key: str  # one of SECTIONS
     equations: tuple[Equation, ...]
+    values: Mapping[str, object] | None = None
+    unsimplified: tuple[str, ...] = ()  # closed forms SymPy did not simplify in time
+
+
+@dataclass(frozen=True)
+class GradientRow:
+    """One line of the gradient table: ∂L/∂name, its value and, with a learning rate, the
+    variable's value after one step. ``formula`` is the gradient in terms of the named nodes,
+    shown where there are no numbers."""
+
+    name: str
+    symbol: Partial
+    formula: sympy.Expr
+    value: object | None
+    updated: object | None
+    keep_order: bool = False  # a sum over consumers, in their order
 
 
 @dataclass(frozen=True)
@@ -46,10 +76,16 @@ class WorkedExample:
     loss: object | None  # the reduced loss
     gradients: Mapping[str, object] | None  # reduced over the batch
     sections: tuple[Section, ...]
+    gradient_table: tuple[GradientRow, ...] = ()
+    learning_rate: float | None = None
+    rate_symbol: sympy.Symbol | None = None
 
     @property
     def batched(self) -> bool:
         return self.values is not None and any(getattr(v, "ndim", 0) for v in self.values.values())
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
 
 
 def point_for(derivation: Derivation, at: Mapping[str, object] | None = None) -> dict:
@@ -80,9 +116,20 @@ def point_for(derivation: Derivation, at: Mapping[str, object] | None = None) ->
 
 
 def worked_example(
-    derivation: Derivation, at: Mapping[str, object] | None = None, *, symbolic: bool = False
+    derivation: Derivation,
+    at: Mapping[str, object] | None = None,
+    *,
+    symbolic: bool = False,
+    lr: float | None = None,
+    closed_form: bool = False,
 ) -> WorkedExample:
-    """Lay out the derivation; with a point (the example, overridden by ``at``) add numbers."""
+    """Lay out the derivation; with a point (the example, overridden by ``at``) add numbers.
+
+    ``lr`` adds the update ``W ← W − α ∂L/∂W`` of every variable in ``wrt``; ``closed_form``
+    adds each gradient with every node substituted and simplified.
+    """
+    if lr is not None and not (isinstance(lr, (int, float)) and math.isfinite(lr)):
+        raise SymgradError(f"the learning rate must be a finite number, got {lr!r}")
     has_point = bool(derivation.example) or bool(at)
     if symbolic or not has_point:
         point = values = loss = gradients = None
@@ -90,6 +137,7 @@ def worked_example(
         point = point_for(derivation, at)
         trace = compile(derivation, "numpy").trace(**point)
         values = {**point, **trace.values}
+        values.update(_term_values(derivation, values))
         loss, gradients = trace.loss, trace.gradients
     numeric = values is not None and not any(getattr(v, "ndim", 0) for v in values.values())
 
@@ -99,16 +147,57 @@ def worked_example(
     def numbers(*forms):
         return tuple(forms) if numeric else ()
 
-    forward, loss_section, backward = [], [], []
+    definitions, forward, loss_section = _forward(derivation, value, numbers)
+    backward = _backward(derivation, value, numbers)
+    sections = [
+        Section("model", tuple(definitions)),
+        Section("forward", tuple(forward)),
+        Section("loss", tuple(loss_section)),
+        Section("backward", tuple(backward)),
+    ]
+    rate = _rate_symbol(derivation) if lr is not None else None
+    updated: dict[str, object] = {}
+    if lr is not None:
+        section, updated = _update(derivation, point, gradients, lr, rate)
+        sections.append(section)
+    if closed_form:
+        sections.append(_closed_forms(derivation, values, CLOSED_FORM_SECONDS))
+    table = tuple(
+        GradientRow(
+            name,
+            derivation.adjoint(name).symbol,
+            written_out(derivation.adjoint(name)),
+            None if gradients is None else gradients[name],
+            updated.get(name),
+            keep_order=len(derivation.adjoint(name).terms) > 1,
+        )
+        for name in derivation.wrt
+    )
+    return WorkedExample(
+        derivation, point, values, loss, gradients, tuple(sections), table, lr, rate
+    )
+
+
+def _forward(derivation: Derivation, value, numbers):
+    """The model's definitions, then each node as definition = numbers = value."""
+    definitions, forward, loss_section = [], [], []
     for node in derivation.nodes:
+        definitions.append(Equation(node.symbol, (node.expr,)))
         forms = [node.expr]
         expanded = expand_definitions(node.expr)
         if expanded != node.expr:
             forms.append(expanded)
+        if value(node.name) is None and len(forms) == 1:
+            continue  # without numbers it would repeat the model's definition word for word
         shown = numbers(forms[-1]) if not node.expr.is_Symbol else ()
         equation = Equation(node.symbol, tuple(forms), shown, value(node.name))
         (loss_section if node.is_loss else forward).append(equation)
+    return definitions, forward, loss_section
 
+
+def _backward(derivation: Derivation, value, numbers) -> list[Equation]:
+    """From the loss back: each adjoint's local gradients, then the adjoint as its chain."""
+    backward = []
     for adjoint in derivation.adjoints:
         if adjoint.is_loss:
             continue
@@ -127,25 +216,25 @@ def worked_example(
             )
         chain = chain_of(adjoint)
         single_local = len(adjoint.terms) == 1 and adjoint.terms[0].upstream is None
+        shown = numbers(chain) if adjoint.terms and not chain.is_Symbol else ()
+        if len(adjoint.terms) > 1 and shown:
+            # A sum over several consumers, term by term: each product, then their sum.
+            shown += (
+                sympy.Add(*[_term_symbol(adjoint, t) for t in adjoint.terms], evaluate=False),
+            )
         backward.append(
             Equation(
                 adjoint.symbol,
                 (chain,) if adjoint.terms else (sympy.S.Zero,),
-                numbers(chain) if adjoint.terms and not chain.is_Symbol else (),
+                shown,
                 value(adjoint.symbol.name),
                 keep_order=not single_local,
             )
         )
-
-    sections = (
-        Section("forward", tuple(forward)),
-        Section("loss", tuple(loss_section)),
-        Section("backward", tuple(backward)),
-    )
-    return WorkedExample(derivation, point, values, loss, gradients, sections)
+    return backward
 
 
-def chain_of(adjoint) -> sympy.Expr:
+def chain_of(adjoint: Adjoint) -> sympy.Expr:
     """∂L/∂n as the lecture writes it: Σ ∂L/∂c · ∂c/∂n, in consumer order, unevaluated."""
     terms = []
     for term in adjoint.terms:
@@ -158,14 +247,16 @@ def chain_of(adjoint) -> sympy.Expr:
     return terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
 
 
-def written_out(adjoint) -> sympy.Expr:
+def written_out(adjoint: Adjoint) -> sympy.Expr:
     """∂L/∂n with each local gradient written out: Σ ∂L/∂c · (∂c/∂n as a formula)."""
-    terms = [
-        term.local.expr
-        if term.upstream is None
-        else sympy.Mul(term.upstream, term.local.expr, evaluate=False)
-        for term in adjoint.terms
-    ]
+    terms = []
+    for term in adjoint.terms:
+        if term.upstream is None:
+            terms.append(term.local.expr)
+        elif term.local.expr == 1:  # ∂L/∂z₁ · 1 is ∂L/∂z₁
+            terms.append(term.upstream)
+        else:
+            terms.append(sympy.Mul(term.upstream, term.local.expr, evaluate=False))
     if not terms:
         return sympy.S.Zero
     return terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
@@ -178,3 +269,108 @@ def expand_definitions(expr: sympy.Expr) -> sympy.Expr:
             lambda e: isinstance(e, Primitive) and e.rule.definition is not None,
             lambda e: e.rule.definition(*e.args),
         )
+
+
+def term_value(adjoint: Adjoint, term: ChainTerm, values: Mapping[str, object]) -> object:
+    """The gradient one consumer sends back into ``adjoint``: ∂L/∂consumer · ∂consumer/∂n."""
+    if len(adjoint.terms) == 1:
+        return values[adjoint.symbol.name]
+    if term.upstream is not None:
+        return np.multiply(values[term.upstream.name], values[term.local.symbol.name])
+    # A local gradient of the loss itself has no name in the generated code (the adjoint it
+    # starts is named instead, and here that adjoint sums other terms too): evaluate it.
+    expr = term.local.expr.replace(
+        lambda e: isinstance(e, Primitive) and e.rule.definition is not None,
+        lambda e: e.rule.definition(*e.args),
+    )
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    function = sympy.lambdify(symbols, expr, modules="numpy")
+    return function(*[values[s.name] for s in symbols])
+
+
+def _term_symbol(adjoint: Adjoint, term: ChainTerm) -> sympy.Symbol:
+    # Names with a double underscore cannot clash with a model's names (check_name refuses them).
+    return sympy.Symbol(f"{adjoint.symbol.name}__from_{term.consumer}")
+
+
+def _term_values(derivation: Derivation, values: Mapping[str, object]) -> dict[str, object]:
+    out = {}
+    for adjoint in derivation.adjoints:
+        for term in adjoint.terms:
+            out[_term_symbol(adjoint, term).name] = term_value(adjoint, term, values)
+    return out
+
+
+def _rate_symbol(derivation: Derivation) -> sympy.Symbol:
+    """α, unless the model uses that name already."""
+    taken = {v.name for v in derivation.variables} | {n.name for n in derivation.nodes}
+    name = next(n for n in ("alpha", "eta", "lr", "learning_rate") if n not in taken)
+    return sympy.Symbol(name)
+
+
+def _update(derivation, point, gradients, lr, rate):
+    """``W ← W − α ∂L/∂W`` for every variable in ``wrt``, with numbers where there are any."""
+    values: dict[str, object] = {rate.name: lr}
+    updated: dict[str, object] = {}
+    equations = []
+    for name in derivation.wrt:
+        symbol = derivation.symbol(name)
+        partial = derivation.adjoint(name).symbol
+        step = sympy.Add(symbol, -sympy.Mul(rate, partial, evaluate=False), evaluate=False)
+        numeric: tuple = ()
+        new = None
+        if gradients is not None:
+            values[name], values[partial.name] = point[name], gradients[name]
+            new = np.subtract(point[name], np.multiply(lr, gradients[name]))
+            updated[name] = new
+            scalar = not np.ndim(point[name]) and not np.ndim(gradients[name])
+            numeric = (step,) if scalar else ()
+        equations.append(Equation(symbol, (step,), numeric, new, keep_order=True, relation="←"))
+    return Section("update", tuple(equations), values), updated
+
+
+def _closed_forms(derivation: Derivation, values, seconds: float) -> Section:
+    """Each gradient in the variables alone. It is one sample's, like the backward pass, so its
+    value is the per-sample adjoint (the gradient table gives the reduction over a batch).
+
+    SymPy's simplify can take minutes on a modest formula (tanh and σ of one sum: 40 s for three
+    inputs), so all of them share a budget of ``seconds``; a form not simplified within it is
+    shown as substituted, and the section says which."""
+    deadline = time.monotonic() + seconds
+    equations, unsimplified = [], []
+    for name in derivation.wrt:
+        form = _simplified(derivation, name, deadline - time.monotonic())
+        if form is None:
+            form = derivation.closed_form(name)
+            unsimplified.append(name)
+        symbol = derivation.adjoint(name).symbol
+        value = None if values is None else values[symbol.name]
+        equations.append(Equation(symbol, (form,), (), value))
+    return Section("closed", tuple(equations), unsimplified=tuple(unsimplified))
+
+
+def _simplified(derivation: Derivation, name: str, seconds: float) -> sympy.Expr | None:
+    """``derivation.closed_form(name, simplify=True)`` if it is done within ``seconds``: it runs
+    in a forked process, which can be stopped (a thread cannot). Without fork, no time limit."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return derivation.closed_form(name, simplify=True)
+    if seconds <= 0:
+        return None
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    worker = context.Process(target=_simplify_into, args=(derivation, name, writer), daemon=True)
+    worker.start()
+    writer.close()
+    try:
+        return reader.recv() if reader.poll(seconds) else None
+    except EOFError:  # the worker died; show the substituted form
+        return None
+    finally:
+        worker.kill()
+        worker.join()
+        reader.close()
+
+
+def _simplify_into(derivation: Derivation, name: str, pipe) -> None:
+    pipe.send(derivation.closed_form(name, simplify=True))
+    pipe.close()

@@ -1,0 +1,287 @@
+r"""The worked example as LaTeX: a fragment of ``align*`` blocks that needs only ``amsmath``, or a
+complete document that ``pdflatex`` compiles as it is (``kotex`` for Korean prose).
+
+Equations are laid out the way a lecture writes them, ``z_{1} &= W_{1} x_{1} + … = 0.4352 \times
+1 + … = 0.6478``; one that would run off the page continues on the next line at its ``=``, and a
+single long formula breaks between its terms or factors (``LatexPrinter.wrap``).
+
+Text that comes from the model file (the model's free-text name) is escaped here; names of
+quantities are identifiers and are typeset by ``symgrad.names``.
+"""
+
+from __future__ import annotations
+
+from .. import __version__
+from ..errors import SymgradError
+from ..names import latex_name
+from .printers import LatexPrinter, equation_parts, visual_width
+from .words import words_for
+from .worked import Equation, WorkedExample
+
+# Ems that fit in one line of a displayed formula: the text is 16.6 cm (43 em at 11 pt) wide,
+# and ``visual_width`` can be 6 % short; a row wider than this continues on the next line.
+LINE_WIDTH = 38
+
+RELATIONS = {"=": "=", "←": r"\leftarrow"}
+
+_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "^": r"\textasciicircum{}",
+    "_": r"\_",
+    "%": r"\%",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    '"': "''",
+    "-": "-{}",  # no -- or --- ligature
+}
+
+
+def escape_text(text: str, lang: str = "en", what: str = "model name") -> str:
+    """``text`` as LaTeX text that prints it literally: nothing in it can start a command, a
+    group, math or a comment. Characters pdflatex cannot typeset with the document's fonts are
+    refused (with ``kotex``, Korean is typeset)."""
+    out = []
+    for ch in text:
+        if ch in _SPECIAL:
+            out.append(_SPECIAL[ch])
+        elif " " <= ch <= "~" or (lang == "ko" and _is_hangul(ch)):
+            out.append(ch)
+        else:
+            hint = "" if lang == "ko" else " (Korean needs --lang ko)" if _is_hangul(ch) else ""
+            raise SymgradError(
+                f"{what} {text!r} cannot be typeset in LaTeX: {ch!r} (U+{ord(ch):04X}) is not "
+                f"printable ASCII{hint}; rename it"
+            )
+    return "".join(out)
+
+
+def _is_hangul(ch: str) -> bool:
+    code = ord(ch)
+    return 0xAC00 <= code <= 0xD7A3 or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F
+
+
+def equation_lines(eq: Equation, symbolic: LatexPrinter, numeric: LatexPrinter | None) -> list[str]:
+    """One equation as ``align`` rows (``&`` before the relation), broken to fit the page."""
+    lhs, parts = equation_parts(eq, symbolic, numeric)
+    room = LINE_WIDTH - visual_width(lhs)
+    rows: list[str] = []
+    current: str | None = None
+    for i, (text, expr, printer) in enumerate(parts):
+        piece = f"{RELATIONS[eq.relation] if i == 0 else '='} {text}"
+        if current is not None and visual_width(f"{current} {piece}") <= room:
+            current = f"{current} {piece}"
+            continue
+        if current is not None:
+            rows.append(current)
+        if expr is None or visual_width(piece) <= room:
+            current = piece
+            continue
+        with printer.ordered(eq.keep_order):
+            wrapped = printer.wrap(expr, room - 2)
+        glue = RELATIONS[eq.relation] if i == 0 else "="
+        rows.append(f"{glue} {wrapped[0]}")
+        rows.extend(rf"\qquad {line}" for line in wrapped[1:-1])
+        current = rf"\qquad {wrapped[-1]}" if len(wrapped) > 1 else None
+    if current is not None:
+        rows.append(current)
+    return [f"{lhs} &{rows[0]}", *[f"&{row}" for row in rows[1:]]]
+
+
+def align(blocks: list[list[str]], *, breaks: bool = True) -> str:
+    r"""An ``align*`` of several equations; ``\displaybreak[0]`` lets a page end between two
+    of them (and never inside one)."""
+    between = r" \displaybreak[0]\\" if breaks else r" \\"
+    rows = []
+    for i, lines in enumerate(blocks):
+        for j, line in enumerate(lines):
+            last = i == len(blocks) - 1 and j == len(lines) - 1
+            end = "" if last else (between if j == len(lines) - 1 else r" \\")
+            rows.append(line + end)
+    return "\\begin{align*}\n" + "\n".join(rows) + "\n\\end{align*}"
+
+
+class LatexSurface:
+    """What the LaTeX and Markdown surfaces share: the printers, the words, the equations
+    of each section and the gradient table, as LaTeX math."""
+
+    def __init__(self, example: WorkedExample, digits: int, lang: str):
+        self.example = example
+        self.digits = digits
+        self.lang = lang
+        self.words = words_for(lang)
+        self.symbolic = LatexPrinter(digits=digits)
+        self.inline = LatexPrinter(digits=digits, inline=True)
+        self.numeric = (
+            LatexPrinter(values=example.values, digits=digits) if example.values else None
+        )
+
+    def printer_for(self, section) -> LatexPrinter | None:
+        if section.key == "update":
+            return LatexPrinter(values=section.values, digits=self.digits) if self.numeric else None
+        return self.numeric
+
+    def sections(self):
+        """(key, title, equations as line lists) of every non-empty section after the model."""
+        for section in self.example.sections[1:]:
+            if not section.equations:
+                continue
+            printer = self.printer_for(section)
+            equations = [equation_lines(eq, self.symbolic, printer) for eq in section.equations]
+            yield section.key, self.title(section), equations
+
+    def title(self, section) -> str:
+        """The section's heading, with what the reader must know about it: the learning rate
+        of an update, the closed forms left unsimplified."""
+        title = self.words[section.key]
+        if section.key == "update":
+            title += f" ({self.words['learning_rate']} ${self.rate()}$)"
+        if section.unsimplified:
+            names = ", ".join(f"${latex_name(name)}$" for name in section.unsimplified)
+            title += f" ({self.words['unsimplified']}: {names})"
+        return title
+
+    def rate(self) -> str:
+        """``\\alpha = 1``: the learning rate of the update (α alone without numbers)."""
+        rate = self.symbolic.doprint(self.example.rate_symbol)
+        if self.numeric is None:
+            return rate
+        return f"{rate} = {self.symbolic.number(self.example.learning_rate)}"
+
+    def variables(self, role: str) -> list[str]:
+        """``x_{1} = 1`` (math) for each variable of ``role``; the name alone without a point."""
+        out = []
+        point = self.example.point
+        for var in self.example.derivation.variables:
+            if var.role != role:
+                continue
+            text = latex_name(var.name)
+            if point is not None and var.name in point:
+                text += f" = {self.symbolic.value(point[var.name])}"
+            out.append(text)
+        return out
+
+    def facts(self, *, unbroken: bool = False) -> list[str]:
+        """The model in words with inline ``$…$`` math: its inputs and parameters (with their
+        values at the point), its loss and how a batch reduces it."""
+        words, d = self.words, self.example.derivation
+        facts = []
+        for role, key in (("input", "inputs"), ("param", "params")):
+            shown = self.variables(role)
+            if shown:
+                # ${…}$: TeX does not break a braced formula at its = across lines
+                math = "${{{}}}$" if unbroken else "${}$"
+                facts.append(f"{words[key]}: " + ", ".join(math.format(v) for v in shown))
+        facts.append(f"{words['loss_of']}: ${latex_name(d.loss.name)}$ ({words[d.reduction]})")
+        if self.example.batched:
+            facts.append(words["batch"])
+        return facts
+
+    def definitions(self) -> list[list[str]]:
+        return [
+            equation_lines(eq, self.symbolic, None)
+            for eq in self.example.section("model").equations
+        ]
+
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """The gradient table: header and rows of inline math (without the ``$``)."""
+        example = self.example
+        header = [self.words["variable"], self.words["gradient"]]
+        if example.learning_rate is not None and example.gradients is not None:
+            header.append(self.words["updated"])
+        rows = []
+        for row in example.gradient_table:
+            cells = [latex_name(row.name)]
+            if row.value is None:
+                with self.inline.ordered(row.keep_order):
+                    cells.append(self.inline.doprint(row.formula))
+            else:
+                cells.append(self.inline.value(row.value))
+            if len(header) == 3:
+                cells.append(self.inline.value(row.updated))
+            rows.append(cells)
+        return header, rows
+
+
+def render_latex(
+    example: WorkedExample, *, digits: int = 4, lang: str = "en", standalone: bool = False
+) -> str:
+    surface = LatexSurface(example, digits, lang)
+    d = example.derivation
+    words = surface.words
+    name = escape_text(d.model, lang)
+
+    def heading(text: str) -> str:
+        return f"\\par\\medskip\\noindent\\textbf{{{text}}}"
+
+    needs = "\\usepackage{amsmath}" + (" and \\usepackage{kotex}" if lang == "ko" else "")
+    out = [
+        f"% Worked example of the model {name}, written by symgrad {__version__}.",
+        f"% Needs {needs}.",
+    ]
+    out += [
+        heading(words["model"]) + f" \\texttt{{{name}}}.",
+        "\\begin{itemize}\\raggedright",  # long lists of values: ragged, not overfull
+        *[f"\\item {fact}" for fact in surface.facts(unbroken=True)],
+        "\\end{itemize}",
+        align(surface.definitions()),
+    ]
+    for key, title, equations in surface.sections():
+        out += ["", heading(title), align(equations)]
+        if key == "backward":
+            out += ["", heading(words["gradients"]), _tabular(*surface.table())]
+    body = "\n".join(out) + "\n"
+    if not standalone:
+        return body
+    return _document(body, f"{words['title']}: \\texttt{{{name}}}", lang)
+
+
+def _tabular(header: list[str], rows: list[list[str]]) -> str:
+    columns = "c" + "r" * (len(header) - 1)
+    lines = [
+        "\\begin{center}",
+        f"\\begin{{tabular}}{{{columns}}}",
+        "\\hline",
+        " & ".join(header) + r" \\",
+        "\\hline",
+        *[" & ".join(f"${cell}$" for cell in row) + r" \\" for row in rows],
+        "\\hline",
+        "\\end{tabular}",
+        "\\end{center}",
+    ]
+    return "\n".join(lines)
+
+
+def _document(body: str, title: str, lang: str) -> str:
+    packages = ["\\usepackage[margin=2.5cm]{geometry}", "\\usepackage{amsmath}"]
+    if lang == "ko":
+        packages.append("\\usepackage{kotex}")  # Debian: texlive-lang-korean
+    return "\n".join(
+        [
+            "\\documentclass[11pt]{article}",
+            *packages,
+            "\\begin{document}",
+            f"\\section*{{{title}}}",
+            body,
+            "\\end{document}",
+            "",
+        ]
+    )
+
+
+def render_latex_math(example: WorkedExample, *, digits: int = 4, lang: str = "en") -> str:
+    """The whole example as one display, ``$$\\begin{aligned}…\\end{aligned}$$``: what Jupyter
+    and nbconvert show for ``Derivation._repr_latex_`` (MathJax typesets math, not documents)."""
+    surface = LatexSurface(example, digits, lang)
+    rows = [rf"&\textbf{{{surface.words['model']}}}"]
+    rows += [line for lines in surface.definitions() for line in lines]
+    for _, title, equations in surface.sections():
+        rows.append(rf"&\textbf{{{title}}}")
+        rows += [line for lines in equations for line in lines]
+    return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$"

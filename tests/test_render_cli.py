@@ -1,0 +1,88 @@
+"""symgrad derive's surfaces on the command line: flags, -o by suffix, one line for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import symgrad
+
+from .conftest import example_path, load_example
+
+SEED003 = example_path("seed003_two_layer_sigmoid.py")
+SEED002 = example_path("seed002_chain_rule.py")
+
+
+def run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "symgrad.cli", *map(str, args)], capture_output=True, text=True
+    )
+
+
+def library(fmt, **options):
+    return symgrad.render(symgrad.derive(load_example("seed003_two_layer_sigmoid.py")), fmt,
+                          **options)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("flags", "fmt", "options"),
+    [
+        (["--latex"], "latex", {}),
+        (["--latex", "--standalone", "--lr", "1"], "latex", {"standalone": True, "lr": 1.0}),
+        (["--standalone"], "latex", {"standalone": True}),
+        (["--markdown", "--lang", "ko"], "markdown", {"lang": "ko"}),
+        (["--text", "--closed-form", "--digits", "6"], "text", {"closed_form": True, "digits": 6}),
+        ([], "text", {}),
+    ],
+)
+def test_flags_give_what_python_gives(flags, fmt, options):
+    result = run("derive", SEED003, *flags)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == library(fmt, **options)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "fmt"), [(".tex", "latex"), (".md", "markdown"), (".txt", "text")]
+)
+def test_output_suffix_chooses_the_format(tmp_path, suffix, fmt):
+    target = tmp_path / f"seed003{suffix}"
+    result = run("derive", SEED003, "--lr", "1", "-o", target)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == f"wrote {target}"
+    assert target.read_text(encoding="utf-8") == library(fmt, lr=1.0)
+
+
+def test_standalone_to_a_tex_file(tmp_path):
+    target = tmp_path / "seed003.tex"
+    assert run("derive", SEED003, "--standalone", "-o", target).returncode == 0
+    assert target.read_text(encoding="utf-8").startswith("\\documentclass")
+
+
+def test_a_flag_wins_over_the_suffix(tmp_path):
+    target = tmp_path / "notes.txt"
+    assert run("derive", SEED003, "--markdown", "-o", target).returncode == 0
+    assert target.read_text(encoding="utf-8").startswith("# Worked example")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "out.html"], "cannot tell the format from '.html'"),
+        (["-o", "out"], "cannot tell the format from 'no suffix'"),
+        (["--lr", "fast"], "--lr: 'fast' is not a number"),
+        (["--lr", "inf"], "--lr: 'inf' is not a finite number"),
+        (["--markdown", "--standalone"], "--standalone makes a LaTeX document"),
+        (["--lang", "fr"], "unknown language 'fr'; choose one of en, ko"),
+        (["-o", "no/such/dir/out.tex"], "-o no/such/dir/out.tex: No such file or directory"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "symgrad.cli", "derive", SEED002, *args],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert message in result.stderr, result.stderr
