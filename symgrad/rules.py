@@ -612,7 +612,9 @@ def _matmul_code(op, args):
 
 def _matmul_math(joiner):
     def spelling(op, args):
-        return joiner.join(args)
+        # ∂L/∂y w₂ᵀ would read as ∂L/∂(y w₂ᵀ) in text: a dot after a slash
+        glue = " · " if joiner == " " and any("/" in a for a in args[:-1]) else joiner
+        return glue.join(args)
 
     return spelling
 
@@ -650,7 +652,7 @@ MATRIX_RULES: tuple[MatrixRule, ...] = (
     MatrixRule(
         "matmul", sympy.MatMul, _matmul_pullback,
         numpy=_matmul_code, torch=_matmul_code,
-        latex=_matmul_math(" "), text=_matmul_math(""),
+        latex=_matmul_math(r"\,"), text=_matmul_math(" "),
         summary="matrix product A B (with a scalar factor c)",
         textbook="∂/∂A: G Bᵀ,  ∂/∂B: Aᵀ G,  ∂/∂c: sum(G ⊙ AB)",
     ),

@@ -72,7 +72,13 @@ def recipes(draw):
         elif kind == "softmax":
             steps.append(("softmax", current, draw(st.sampled_from([0, 1]))))
         elif kind == "sandwich":  # the same factor twice in one product
-            steps.append(("sandwich", current))
+            # once per chain: A Aᵀ A of A Aᵀ A … tends to rank one, and a log-det of that is
+            # ill-conditioned beyond what any two correct programs agree on
+            if any(step[0] == "sandwich" for step in steps):
+                steps.append(("transpose", current))
+                shape = (shape[1], shape[0])
+            else:
+                steps.append(("sandwich", current))
         elif kind == "square_ops":  # S = A Aᵀ + 2I is square and well conditioned
             steps.append(("square_ops", current, draw(st.sampled_from(["trace", "logdet", "inv"]))))
             shape = (shape[0], shape[0]) if steps[-1][2] == "inv" else (1, 1)

@@ -84,7 +84,10 @@ def equation_lines(eq: Equation, symbolic: LatexPrinter, numeric: LatexPrinter |
             current = piece
             continue
         with printer.ordered(eq.keep_order):
+            plain = printer.doprint(expr)
             wrapped = printer.wrap(expr, room - 2)
+        if text.startswith(plain):  # what follows the formula (∈ R^{r×c}) ends its last line
+            wrapped[-1] += text[len(plain) :]
         glue = RELATIONS[eq.relation] if i == 0 else "="
         rows.append(f"{glue} {wrapped[0]}")
         rows.extend(rf"\qquad {line}" for line in wrapped[1:-1])
@@ -178,7 +181,8 @@ class LatexSurface:
                 # ${…}$: TeX does not break a braced formula at its = across lines
                 math = "${{{}}}$" if unbroken else "${}$"
                 facts.append(f"{words[key]}: " + ", ".join(math.format(v) for v in shown))
-        facts.append(f"{words['loss_of']}: ${latex_name(d.loss.name)}$ ({words[d.reduction]})")
+        reduction = "" if d.is_tensor else f" ({words[d.reduction]})"  # no batch to reduce
+        facts.append(f"{words['loss_of']}: ${latex_name(d.loss.name)}${reduction}")
         if self.example.batched:
             facts.append(words["batch"])
         return facts

@@ -18,12 +18,17 @@ from contextlib import contextmanager
 import numpy as np
 import sympy
 from sympy.core.function import Application
+from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
-from ..derivation import Partial
+from ..derivation import MatrixPartial, Partial
 from ..names import latex_name, text_name
-from ..rules import rule_for, spell
+from ..rules import matrix_rule_for, rule_for, spell
+from ..tensors import Elementwise
+
+# A matrix this small is shown with its numbers; a larger one by its shape alone.
+SMALL_MATRIX = (4, 6)
 
 
 def format_number(value, digits: int = 4) -> str:
@@ -128,10 +133,15 @@ class MathPrinter(StrPrinter):
     # --- the layout ------------------------------------------------------------------------
 
     def value(self, value, limit: int = 8) -> str:
-        """A number, or an array shown as a short list (a batch of values)."""
+        """A number, an array shown as a short list (a batch of values), a small matrix with its
+        entries, a large one by its shape."""
         array = np.asarray(value)
         if array.ndim == 0:
             return self.number(array)
+        if array.ndim == 2:
+            if is_small(array):
+                return self.matrix([[self.number(v) for v in row] for row in array])
+            return self.matrix_summary(array.shape)
         flat = [self.number(v) for v in array.ravel()[:limit]]
         if array.size > limit:
             flat.append(self.ellipsis)
@@ -140,6 +150,21 @@ class MathPrinter(StrPrinter):
 
     def list(self, items: list[str]) -> str:
         return "[" + ", ".join(items) + "]"
+
+    def matrix(self, rows: list[list[str]]) -> str:
+        return "[" + ", ".join("[" + ", ".join(row) + "]" for row in rows) + "]"
+
+    def matrix_summary(self, shape: tuple[int, ...]) -> str:
+        return f"({shape[0]}×{shape[1]} matrix)"
+
+    def member_of(self, shape: tuple[int, ...]) -> str:
+        """`` ∈ ℝ^{r×c}``: where a matrix quantity lives."""
+        return f" ∈ ℝ^({shape[0]}×{shape[1]})"
+
+    hadamard = " ⊙ "
+
+    def matrix_spelling(self, rule):
+        raise NotImplementedError
 
     @contextmanager
     def ordered(self, keep_order: bool):
@@ -164,7 +189,63 @@ class MathPrinter(StrPrinter):
     def _print(self, expr, **kwargs):
         if isinstance(expr, Application):
             return self.function(expr)
+        if expr in self._placeholders:
+            return self._placeholders[expr]
+        if isinstance(expr, Elementwise):
+            return self._print_elementwise(expr)
+        if isinstance(expr, MatrixPartial):
+            return self.partial(expr.of, expr.wrt)
+        if isinstance(expr, sympy.MatrixSymbol):
+            return self.name(expr)
+        rule = matrix_rule_for(expr)
+        if rule is not None:
+            args = [
+                self._operand(expr, a) if isinstance(a, sympy.Basic) else str(a) for a in expr.args
+            ]
+            return self.matrix_spelling(rule)(expr, args)
         return super()._print(expr, **kwargs)
+
+    # --- matrices ---------------------------------------------------------------------------
+
+    # Set while an Elementwise is printed: each template variable's operand, printed, and
+    # grouped for where it is a factor or a base; the variables that stand for matrices.
+    _placeholders: dict = {}  # noqa: RUF012
+    _grouped_placeholders: dict = {}  # noqa: RUF012
+    _matrix_placeholders: frozenset = frozenset()
+
+    def _operand(self, op, arg) -> str:
+        """An argument of a matrix operation, grouped where juxtaposition would misread it:
+        X(A + B), (XW)ᵀ."""
+        text = self._print(arg)
+        if _is_matrix_atom(arg):
+            return text
+        juxtaposed = isinstance(op, (sympy.MatMul, sympy.Transpose, sympy.Inverse, sympy.MatPow))
+        sum_like = isinstance(arg, (sympy.MatAdd, Elementwise, sympy.Add))
+        # (X W)ᵀ, and (∂L/∂z)ᵀ: a transpose on a fraction's corner reads as the denominator's
+        product_under = not isinstance(op, sympy.MatMul) and isinstance(
+            arg, (sympy.MatMul, MatrixPartial)
+        )
+        return self.group(text) if juxtaposed and (sum_like or product_under) else text
+
+    def _print_elementwise(self, expr: Elementwise) -> str:
+        """The template's formula, its variables replaced by the operands; a product of two
+        matrices in it is the entry-by-entry ⊙."""
+        printed, grouped, matrices = {}, {}, set()
+        for variable, operand in zip(expr.template.variables, expr.operands, strict=True):
+            text = self._print(operand)
+            printed[variable] = text
+            if isinstance(operand, MatrixExpr):
+                matrices.add(variable)
+            if not _is_matrix_atom(operand) and not _grouped(text):
+                grouped[variable] = self.group(text)  # as a factor or a base: (X W) ⊙ B
+        saved = self._placeholders, self._grouped_placeholders, self._matrix_placeholders
+        self._placeholders = {**saved[0], **printed}
+        self._grouped_placeholders = {**saved[1], **grouped}
+        self._matrix_placeholders = saved[2] | frozenset(matrices)
+        try:
+            return self._print(expr.template.expr)
+        finally:
+            self._placeholders, self._grouped_placeholders, self._matrix_placeholders = saved
 
     def _print_Symbol(self, expr):
         if self.values is not None and expr.name in self.values:
@@ -278,16 +359,27 @@ class MathPrinter(StrPrinter):
         out = ""
         previous = None
         for factor in factors:
-            text = self._print(factor)
+            text = self._grouped_placeholders.get(factor) or self._print(factor)
             if precedence(factor) < PRECEDENCE["Mul"]:
                 text = self.group(text)
             if previous is None:
                 out = text
+            elif self._entrywise(previous, factor):
+                out += self.hadamard + text
             else:
                 glue = self.times if self.values is not None else self.juxtapose(previous, factor)
                 out += glue + text
             previous = factor
         return out
+
+    def _entrywise(self, left, right) -> bool:
+        """Both factors are matrices (inside an Elementwise): their product is A ⊙ B."""
+        matrices = self._matrix_placeholders
+        return (
+            bool(matrices)
+            and bool(left.free_symbols & matrices)
+            and bool(right.free_symbols & matrices)
+        )
 
     def _print_Pow(self, expr, rational=False):
         base, exponent = expr.base, expr.exp
@@ -301,6 +393,8 @@ class MathPrinter(StrPrinter):
                 sum_above=False,
                 product_below=isinstance(positive, (sympy.Add, sympy.Mul)),
             )
+        if base in self._grouped_placeholders:
+            return self.power(self._grouped_placeholders[base], self._print(exponent))
         text = self._print(base)
         needs_group = precedence(base) <= PRECEDENCE["Pow"] or text.startswith(self.minus)
         if isinstance(base, sympy.Symbol) and self.values is None:
@@ -327,6 +421,9 @@ def equation_parts(
         lhs = symbolic.doprint(equation.lhs)
         for form in equation.forms:
             add(symbolic.doprint(form), form, symbolic)
+    if equation.shape and parts:  # the last formula says where the matrix lives
+        text, expr, printer = parts[-1]
+        parts[-1] = (text + symbolic.member_of(equation.shape), expr, printer)
     if numeric is not None:
         with numeric.ordered(equation.keep_order):
             for form in equation.numeric:
@@ -347,6 +444,24 @@ def _natural_order(expr: sympy.Add) -> list:
         return list(expr.as_ordered_terms())
     back = {v: k for k, v in padded.items()}
     return [term.xreplace(back) for term in expr.xreplace(padded).as_ordered_terms()]
+
+
+def is_small(array) -> bool:
+    rows, cols = np.shape(array)
+    return rows <= SMALL_MATRIX[0] and cols <= SMALL_MATRIX[1]
+
+
+def _is_matrix_atom(expr) -> bool:
+    """A symbol, a transposed symbol, or a function applied entry by entry (σ(X W)): written
+    next to something else it needs no parentheses."""
+    if isinstance(expr, (sympy.MatrixSymbol, sympy.Symbol, sympy.Number)):
+        return True
+    if isinstance(expr, sympy.Transpose):
+        return isinstance(expr.arg, sympy.MatrixSymbol)
+    if isinstance(expr, Elementwise):
+        body = expr.template.expr
+        return isinstance(body, Application) and set(body.args) <= set(expr.template.variables)
+    return False
 
 
 def _is_sum(factors: list) -> bool:
@@ -385,6 +500,7 @@ def _factors(expr: sympy.Mul) -> list:
 
 
 _SUPERSCRIPT = dict(zip("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻", strict=True))
+_SUPER = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 class TextPrinter(MathPrinter):
@@ -416,8 +532,17 @@ class TextPrinter(MathPrinter):
     def spelling(self, rule):
         return rule.text
 
+    def matrix_spelling(self, rule):
+        return rule.text
+
+    def member_of(self, shape):
+        rows, cols = (str(n).translate(_SUPER) for n in shape)
+        return f" ∈ ℝ{rows}ˣ{cols}"
+
     def juxtapose(self, left, right):
-        if isinstance(left, Partial) or isinstance(right, Partial):
+        if isinstance(left, (Partial, MatrixPartial)) or isinstance(
+            right, (Partial, MatrixPartial)
+        ):
             return self.times
         if left.is_Number:
             return ""
@@ -495,6 +620,22 @@ class LatexPrinter(MathPrinter):
     def list(self, items):
         return r"\left[" + ", ".join(items) + r"\right]"
 
+    hadamard = r" \odot "
+
+    def matrix(self, rows):
+        body = r" \\ ".join(" & ".join(row) for row in rows)
+        return r"\begin{pmatrix} " + body + r" \end{pmatrix}"
+
+    def matrix_summary(self, shape):
+        return rf"\text{{(a }}{shape[0]} \times {shape[1]}\text{{ matrix)}}"
+
+    def member_of(self, shape):
+        # \mathbf{R}: \mathbb needs amssymb, and a fragment asks only for amsmath
+        return rf" \in \mathbf{{R}}^{{{shape[0]} \times {shape[1]}}}"
+
+    def matrix_spelling(self, rule):
+        return rule.latex
+
     def shape(self, shape):
         return r"\ \text{(shape " + r" \times ".join(map(str, shape)) + ")}"
 
@@ -513,7 +654,9 @@ class LatexPrinter(MathPrinter):
         return rule.latex
 
     def juxtapose(self, left, right):
-        partials = isinstance(left, Partial) + isinstance(right, Partial)
+        partials = isinstance(left, (Partial, MatrixPartial)) + isinstance(
+            right, (Partial, MatrixPartial)
+        )
         # α ∂L/∂W and ∂L/∂z₁ x₁ read well side by side as fractions; two fractions, or any
         # partial written with a slash, need the ×.
         if partials == 2 or (partials and self.inline) or (left.is_Number and right.is_Number):
@@ -533,7 +676,7 @@ class LatexPrinter(MathPrinter):
             return [text]
         pieces = self._pieces(expr)
         if not pieces:
-            return self._wrap_inside(expr, width) or [text]
+            return self._wrap_inside(expr, width) or wrap_tex(text, width)
         if len(pieces) == 1:  # −(a + b): break inside the group
             glue, sub = pieces[0]
             inner = self._wrap_piece(sub, width - 1, glue)
@@ -648,6 +791,79 @@ class LatexPrinter(MathPrinter):
         if len(inner) < 2:
             return None
         return [head + r"\bigl(" + inner[0], *inner[1:-1], inner[-1] + r"\bigr)" + tail]
+
+
+_BREAKS = (" + ", " - ", r" \odot ", r" \times ", r"\,")
+_OPENERS = (r"\left(", r"\left[", "(", "[")
+_CLOSERS = (r"\right)", r"\right]", ")", "]")
+
+
+def wrap_tex(text: str, width: float) -> list[str]:
+    r"""Break printed TeX with no structure left to break by (a matrix formula): before a
+    ``+``, ``−``, ``\odot``, ``\times`` or a matrix product's ``\,`` outside any braces,
+    as shallow in the parentheses as will do; a ``\left(…\right)`` pair a break falls inside
+    becomes ``\bigl(…\bigr)``, since ``\left`` cannot span lines."""
+    candidates: list[tuple[int, int]] = []  # (position, parenthesis depth)
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    brace = i = 0
+    while i < len(text):
+        opener = next((o for o in _OPENERS if text.startswith(o, i)), None)
+        closer = next((c for c in _CLOSERS if text.startswith(c, i)), None)
+        if brace == 0 and i > 0 and any(text.startswith(b, i) for b in _BREAKS):
+            candidates.append((i, len(stack)))
+        if opener:
+            stack.append(i)
+            i += len(opener)
+        elif closer:
+            if stack:
+                pairs[stack.pop()] = i
+            i += len(closer)
+        else:
+            brace += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+    for depth in sorted({d for _, d in candidates}):
+        chosen = _greedy(text, [p for p, d in candidates if d <= depth], width)
+        lines = [text[a:b] for a, b in zip([0, *chosen], [*chosen, len(text)], strict=True)]
+        if all(visual_width(line) <= width for line in lines) or depth == max(
+            d for _, d in candidates
+        ):
+            return _unsized(text, chosen, pairs) if chosen else [text]
+    return [text]
+
+
+def _greedy(text: str, positions: list[int], width: float) -> list[int]:
+    chosen, start, last = [], 0, None
+    for position in positions:
+        if visual_width(text[start:position]) > width and last is not None:
+            chosen.append(last)
+            start = last
+        last = position
+    if visual_width(text[start:]) > width and last is not None and last != start:
+        chosen.append(last)
+    return chosen
+
+
+def _unsized(text: str, breaks: list[int], pairs: dict[int, int]) -> list[str]:
+    r"""The lines of ``text`` cut at ``breaks``, each ``\left``/``\right`` pair around a cut
+    made ``\bigl``/``\bigr``."""
+    replace = {}
+    for opening, closing in pairs.items():
+        if any(opening < cut < closing for cut in breaks) and text.startswith(r"\left", opening):
+            replace[opening] = (r"\left", r"\bigl")
+            replace[closing] = (r"\right", r"\bigr")
+    out, i = [], 0
+    for position in sorted(replace):
+        old, new = replace[position]
+        out.append(text[i:position] + new)
+        i = position + len(old)
+    out.append(text[i:])
+    fixed = "".join(out)
+    shift = {
+        p: sum(len(replace[q][1]) - len(replace[q][0]) for q in replace if q < p) for p in breaks
+    }
+    cuts = [p + shift[p] for p in breaks]
+    return [fixed[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(fixed)], strict=True)]
 
 
 MIN_WIDTH = 12.0  # ems

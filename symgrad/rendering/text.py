@@ -24,7 +24,8 @@ def render_text(example: WorkedExample, *, digits: int = 4, lang: str = "en") ->
         names = [_variable(v.name, example, symbolic) for v in d.variables if v.role == role]
         if names:
             lines.append(f"  {words[key]}: {', '.join(names)}")
-    lines.append(f"  {words['loss_of']}: {text_name(d.loss.name)} ({words[d.reduction]})")
+    reduction = "" if d.is_tensor else f" ({words[d.reduction]})"  # no batch to reduce
+    lines.append(f"  {words['loss_of']}: {text_name(d.loss.name)}{reduction}")
     if example.batched:
         lines.append(f"  ({words['batch']})")
     lines += [equation(eq, None) for eq in example.section("model").equations]

@@ -24,6 +24,8 @@ from ..derivation import Adjoint, ChainTerm, Derivation, Partial
 from ..errors import SymgradError
 from ..model import as_value
 from ..rules import Primitive
+from ..tensors import elementwise, shape_of
+from .printers import is_small
 
 SECTIONS = ("model", "forward", "loss", "backward", "update", "closed")
 CLOSED_FORM_SECONDS = 20.0  # for simplifying all the closed forms of one example
@@ -41,6 +43,7 @@ class Equation:
     value: object | None = None
     keep_order: bool = False
     relation: str = "="
+    shape: tuple[int, ...] | None = None  # a matrix quantity's: shown as ∈ ℝ^{r×c}
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ class WorkedExample:
 
     @property
     def batched(self) -> bool:
+        """A scalar model evaluated on arrays (a tensor model's arrays are its matrices)."""
+        if self.derivation.is_tensor:
+            return False
         return self.values is not None and any(getattr(v, "ndim", 0) for v in self.values.values())
 
     def section(self, key: str) -> Section | None:
@@ -137,17 +143,24 @@ def worked_example(
         point = point_for(derivation, at)
         trace = compile(derivation, "numpy").trace(**point)
         values = {**point, **trace.values}
-        values.update(_term_values(derivation, values))
+        if not derivation.is_tensor:  # a matrix sum is shown by its shape, not term by term
+            values.update(_term_values(derivation, values))
         loss, gradients = trace.loss, trace.gradients
     numeric = values is not None and not any(getattr(v, "ndim", 0) for v in values.values())
 
     def value(name: str):
-        return None if values is None else values[name]
+        """A value to print: a number, a batch, a small matrix (a large one is its shape)."""
+        if values is None:
+            return None
+        shown = values[name]
+        if np.ndim(shown) == 2 and not is_small(shown):
+            return None
+        return shown
 
     def numbers(*forms):
         return tuple(forms) if numeric else ()
 
-    definitions, forward, loss_section = _forward(derivation, value, numbers)
+    definitions, forward, loss_section = _forward(derivation, value, numbers, values)
     backward = _backward(derivation, value, numbers)
     sections = [
         Section("model", tuple(definitions)),
@@ -178,19 +191,20 @@ def worked_example(
     )
 
 
-def _forward(derivation: Derivation, value, numbers):
+def _forward(derivation: Derivation, value, numbers, values_given):
     """The model's definitions, then each node as definition = numbers = value."""
     definitions, forward, loss_section = [], [], []
     for node in derivation.nodes:
-        definitions.append(Equation(node.symbol, (node.expr,)))
+        shape = node.shape or None
+        definitions.append(Equation(node.symbol, (node.expr,), shape=shape))
         forms = [node.expr]
         expanded = expand_definitions(node.expr)
         if expanded != node.expr:
             forms.append(expanded)
-        if value(node.name) is None and len(forms) == 1:
+        if values_given is None and len(forms) == 1:
             continue  # without numbers it would repeat the model's definition word for word
         shown = numbers(forms[-1]) if not node.expr.is_Symbol else ()
-        equation = Equation(node.symbol, tuple(forms), shown, value(node.name))
+        equation = Equation(node.symbol, tuple(forms), shown, value(node.name), shape=shape)
         (loss_section if node.is_loss else forward).append(equation)
     return definitions, forward, loss_section
 
@@ -229,37 +243,47 @@ def _backward(derivation: Derivation, value, numbers) -> list[Equation]:
                 shown,
                 value(adjoint.symbol.name),
                 keep_order=not single_local,
+                shape=shape_of(adjoint.symbol) or None,
             )
         )
     return backward
 
 
 def chain_of(adjoint: Adjoint) -> sympy.Expr:
-    """∂L/∂n as the lecture writes it: Σ ∂L/∂c · ∂c/∂n, in consumer order, unevaluated."""
+    """∂L/∂n as the lecture writes it: Σ ∂L/∂c · ∂c/∂n, in consumer order, unevaluated. A
+    matrix share is its pullback as written (Xᵀ(∂L/∂H ⊙ 𝟙[XW₁ > 0]))."""
     terms = []
     for term in adjoint.terms:
         local = term.local
-        if term.upstream is None:
+        if term.upstream is None or local.pullback:
             terms.append(local.expr)
         else:
             factor = local.symbol if local.symbol is not None else local.expr
             terms.append(sympy.Mul(term.upstream, factor, evaluate=False))
-    return terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+    return _sum_of(adjoint, terms)
+
+
+def _sum_of(adjoint: Adjoint, terms: list) -> sympy.Expr:
+    if not terms:
+        return sympy.S.Zero
+    if len(terms) == 1:
+        return terms[0]
+    if shape_of(adjoint.symbol):
+        return sympy.MatAdd(*terms)  # unevaluated: the terms in consumer order
+    return sympy.Add(*terms, evaluate=False)
 
 
 def written_out(adjoint: Adjoint) -> sympy.Expr:
     """∂L/∂n with each local gradient written out: Σ ∂L/∂c · (∂c/∂n as a formula)."""
     terms = []
     for term in adjoint.terms:
-        if term.upstream is None:
+        if term.upstream is None or term.local.pullback:
             terms.append(term.local.expr)
         elif term.local.expr == 1:  # ∂L/∂z₁ · 1 is ∂L/∂z₁
             terms.append(term.upstream)
         else:
             terms.append(sympy.Mul(term.upstream, term.local.expr, evaluate=False))
-    if not terms:
-        return sympy.S.Zero
-    return terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+    return _sum_of(adjoint, terms)
 
 
 def expand_definitions(expr: sympy.Expr) -> sympy.Expr:
@@ -316,7 +340,10 @@ def _update(derivation, point, gradients, lr, rate):
     for name in derivation.wrt:
         symbol = derivation.symbol(name)
         partial = derivation.adjoint(name).symbol
-        step = sympy.Add(symbol, -sympy.Mul(rate, partial, evaluate=False), evaluate=False)
+        if shape_of(symbol):  # a matrix: W − α ∂L/∂W entry by entry
+            step = elementwise(lambda w, a, g: w - a * g, symbol, rate, partial)
+        else:
+            step = sympy.Add(symbol, -sympy.Mul(rate, partial, evaluate=False), evaluate=False)
         numeric: tuple = ()
         new = None
         if gradients is not None:
@@ -325,7 +352,8 @@ def _update(derivation, point, gradients, lr, rate):
             updated[name] = new
             scalar = not np.ndim(point[name]) and not np.ndim(gradients[name])
             numeric = (step,) if scalar else ()
-        equations.append(Equation(symbol, (step,), numeric, new, keep_order=True, relation="←"))
+        shown = new if new is None or np.ndim(new) != 2 or is_small(new) else None
+        equations.append(Equation(symbol, (step,), numeric, shown, keep_order=True, relation="←"))
     return Section("update", tuple(equations), values), updated
 
 
@@ -339,13 +367,17 @@ def _closed_forms(derivation: Derivation, values, seconds: float) -> Section:
     deadline = time.monotonic() + seconds
     equations, unsimplified = [], []
     for name in derivation.wrt:
-        form = _simplified(derivation, name, deadline - time.monotonic())
+        # SymPy's simplify is for scalars; a matrix formula is shown substituted
+        remaining = deadline - time.monotonic()
+        form = None if derivation.is_tensor else _simplified(derivation, name, remaining)
         if form is None:
             form = derivation.closed_form(name)
             unsimplified.append(name)
         symbol = derivation.adjoint(name).symbol
         value = None if values is None else values[symbol.name]
-        equations.append(Equation(symbol, (form,), (), value))
+        if np.ndim(value) == 2 and not is_small(value):
+            value = None
+        equations.append(Equation(symbol, (form,), (), value, shape=shape_of(symbol) or None))
     return Section("closed", tuple(equations), unsimplified=tuple(unsimplified))
 
 
