@@ -59,8 +59,25 @@ def finite_number(text: str, option: str) -> float:
     return value
 
 
-def load_derivation(file: str, model_name: str | None, wrt: str | None) -> Derivation:
-    return derive(load_model(file, model_name), wrt=wrt)
+def load_derivation(
+    file: str, model_name: str | None, wrt: str | None, *, unroll: bool = False
+) -> Derivation:
+    model = load_model(file, model_name)
+    if unroll:
+        model, wrt = unrolled(model, wrt)
+    return derive(model, wrt=wrt)
+
+
+def unrolled(model, wrt: str | None):
+    """The model entry by entry, and ``--wrt`` of a matrix as all its entries."""
+    from .unroll import entry_names, unroll
+
+    if wrt is None:
+        return unroll(model), None
+    names = []
+    for name in wrt.replace(",", " ").split():
+        names += entry_names(model, name)
+    return unroll(model), names
 
 
 model_option = click.option(
@@ -149,6 +166,10 @@ symbolic_option = click.option("--symbolic", is_flag=True, help="Leave the numbe
 @symbolic_option
 @click.option("--lr", metavar="ALPHA", help="Show one update W <- W - ALPHA dL/dW.")
 @click.option("--closed-form", is_flag=True, help="Show each gradient fully substituted.")
+@click.option("--hessian", is_flag=True, help="Show the second derivatives (scalar models).")
+@click.option(
+    "--unroll", is_flag=True, help="Write a small tensor model out entry by entry, as scalars."
+)
 @click.option(
     "--lang",
     default="en",
@@ -158,13 +179,26 @@ symbolic_option = click.option("--symbolic", is_flag=True, help="Leave the numbe
 )
 @reports_errors
 def derive_command(
-    file, model_name, wrt, at, fmt, standalone, output, digits, symbolic, lr, closed_form, lang
+    file,
+    model_name,
+    wrt,
+    at,
+    fmt,
+    standalone,
+    output,
+    digits,
+    symbolic,
+    lr,
+    closed_form,
+    hessian,
+    unroll,
+    lang,
 ):
     """Derive the gradient of the loss in FILE and show the working."""
     fmt = choose_format(fmt, output, standalone)
     rate = None if lr is None else finite_number(lr, "--lr")
     words_for(lang)
-    derivation = load_derivation(file, model_name, wrt)
+    derivation = load_derivation(file, model_name, wrt, unroll=unroll)
     point = parse_at(at)
     if fmt == "json":
         text = json.dumps(derivation_json(derivation, point), indent=2, ensure_ascii=False) + "\n"
@@ -177,6 +211,7 @@ def derive_command(
             symbolic=symbolic,
             lr=rate,
             closed_form=closed_form,
+            hessian=hessian,
             lang=lang,
             standalone=standalone,
         )

@@ -41,6 +41,20 @@ class Partial(sympy.Symbol):
         return ((self.of, self.wrt), {})
 
 
+class SecondPartial(sympy.Symbol):
+    """∂²of/∂first∂second as one symbol (an entry of a Hessian); ``first`` empty: ∇²of, the
+    whole Hessian."""
+
+    def __new__(cls, of: str, first: str = "", second: str = ""):
+        name = f"d2{of}_d{first}_d{second}" if first else f"hessian_{of}"
+        obj = super().__new__(cls, name, real=True)
+        obj.of, obj.first, obj.second = of, first, second
+        return obj
+
+    def __getnewargs_ex__(self):
+        return ((self.of, self.first, self.second), {})
+
+
 class MatrixPartial(sympy.MatrixSymbol):
     """∂of/∂wrt for a matrix quantity: a matrix of the quantity's shape (``dL_dW1``)."""
 

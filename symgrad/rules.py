@@ -613,7 +613,8 @@ def _matmul_code(op, args):
 def _matmul_math(joiner):
     def spelling(op, args):
         # ∂L/∂y w₂ᵀ would read as ∂L/∂(y w₂ᵀ) in text: a dot after a slash
-        glue = " · " if joiner == " " and any("/" in a for a in args[:-1]) else joiner
+        slashed = any("/" in a and not a.startswith("(") for a in args[:-1])
+        glue = " · " if joiner == " " and slashed else joiner
         return glue.join(args)
 
     return spelling

@@ -72,6 +72,15 @@ def unroll(model: Model, *, limit: int = LIMIT) -> Model:
     return out
 
 
+def entry_names(model: Model, name: str) -> list[str]:
+    """The names ``unroll`` gives the entries of ``name`` (a scalar keeps its name)."""
+    variable = next((v for v in model.variables if v.name == name), None)
+    if variable is None or not variable.shape:
+        return [name]
+    rows, cols = T.shape_of(variable.symbol)
+    return [entry_name(name, (i, j), (rows, cols)) for i in range(rows) for j in range(cols)]
+
+
 def _size(shape) -> int:
     size = 1
     for n in shape:

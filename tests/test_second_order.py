@@ -137,3 +137,36 @@ def test_full_hessian_is_for_scalar_models():
 def test_order_must_be_1_or_2():
     with pytest.raises(SymgradError, match="order must be 1 or 2"):
         symgrad.derive(load_example("seed002_chain_rule.py"), order=3)
+
+
+def test_hessian_section_prints_the_numbers_autograd_gives():
+    d = symgrad.derive(load_example("seed003_two_layer_sigmoid.py"), wrt="W5,W6,b3")
+    text = symgrad.render(d, "text", hessian=True)
+    names = ["W5", "W6", "b3"]
+    start = torch.tensor([d.example[n] for n in names], dtype=torch.float64)
+    H = torch.autograd.functional.hessian(seed003_loss(names, d.example), start).numpy()
+    labels = {"W5": "W₅", "W6": "W₆", "b3": "b₃"}
+    for i, a in enumerate(names):
+        for j, b in enumerate(names[i:], start=i):
+            below = f"∂{labels[a]}²" if a == b else f"∂{labels[a]}∂{labels[b]}"
+            line = next(
+                line for line in text.splitlines() if line.strip().startswith(f"∂²L/{below} =")
+            )
+            printed = line.rsplit("= ", 1)[1]
+            assert printed == f"{H[i, j]:.4f}".replace("-", "−"), line
+    matrix_line = next(line for line in text.splitlines() if line.strip().startswith("∇²L ="))
+    assert matrix_line.count("[") == 4  # a 3×3 matrix
+
+
+def test_hessian_section_compiles_and_parses(pdflatex, tmp_path):
+    for name in ("seed002_chain_rule.py", "seed003_two_layer_sigmoid.py"):
+        d = symgrad.derive(load_example(name))
+        code, log, _ = pdflatex(symgrad.render(d, "latex", standalone=True, hessian=True), tmp_path)
+        assert code == 0, log[-1500:]
+        assert not [line for line in log.splitlines() if line.startswith("Overfull \\hbox")]
+
+
+def test_hessian_section_is_for_scalar_models():
+    d = symgrad.derive(load_example("seed003_layers.py"))
+    with pytest.raises(SymgradError, match="the Hessian section is for scalar models"):
+        symgrad.render(d, "text", hessian=True)

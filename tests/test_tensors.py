@@ -401,3 +401,64 @@ def test_torch_tensor_model_on_cuda():
     _, c = symgrad.compile(d)(**d.example)
     assert g["w1"].device.type == "cuda"
     np.testing.assert_allclose(g["w1"].cpu().numpy(), c["w1"], rtol=1e-10)
+
+
+def test_text_worked_example_shows_the_matrix_chain_with_shapes():
+    text = symgrad.render(symgrad.derive(load_example("seed004_relu_mlp.py")))
+    assert "hidden = relu(x w₁) ∈ ℝ³²ˣ¹⁰⁰" in text
+    assert "∂loss/∂w₁ = xᵀ (∂loss/∂hidden ⊙ 𝟙[x w₁ > 0]) ∈ ℝ¹⁰⁰⁰ˣ¹⁰⁰" in text
+    assert "(1000×100 matrix)" in text  # too large to print its numbers
+
+
+def test_latex_worked_example_of_a_tensor_model():
+    latex = symgrad.render(symgrad.derive(load_example("seed004_relu_mlp.py")), "latex")
+    assert r"hidden &= \operatorname{relu}(x\,w_{1}) \in \mathbf{R}^{32 \times 100}" in latex
+    assert (
+        r"x^{\top}\,\left(\frac{\partial loss}{\partial hidden} \odot \mathbf{1}\left[x\,w_{1} > 0\right]\right)"
+        in latex
+    )
+
+
+def test_small_matrices_are_printed_with_their_numbers():
+    d = symgrad.derive(load_example("seed003_layers.py"))
+    text = symgrad.render(d)
+    _, g = symgrad.compile(d)(**d.example)
+    w1 = g["W1"]
+    shown = f"[[{w1[0, 0]:.4f}, {w1[0, 1]:.4f}], [{w1[1, 0]:.4f}, {w1[1, 1]:.4f}]]".replace(
+        "-", "−"
+    )
+    assert f"∂L/∂W₁ = (∂L/∂z₁)ᵀ x ∈ ℝ²ˣ² = {shown}" in text
+
+
+def test_derive_json_reports_tensors_as_nested_lists():
+    import json
+
+    from click.testing import CliRunner
+
+    from symgrad.cli import main
+
+    result = CliRunner().invoke(main, ["derive", example_path("seed003_layers.py"), "--json"])
+    data = json.loads(result.output)
+    d = symgrad.derive(load_example("seed003_layers.py"))
+    _, g = symgrad.compile(d)(**d.example)
+    assert np.allclose(np.array(data["gradient"]["W1"]), g["W1"], rtol=1e-15)
+    assert np.shape(data["gradient"]["W1"]) == (2, 2) and np.shape(data["gradient"]["b1"]) == (2,)
+    assert np.shape(data["values"]["z1"]) == (1, 2)
+
+
+def test_cli_unroll_takes_matrix_names_in_wrt():
+    import json
+
+    from click.testing import CliRunner
+
+    from symgrad.cli import main
+
+    runner = CliRunner()
+    result = runner.invoke(
+        main, ["derive", example_path("seed003_layers.py"), "--unroll", "--wrt", "W2,b2", "--json"]
+    )
+    data = json.loads(result.output)
+    assert data["wrt"] == ["W2_1", "W2_2", "b2"]
+    assert round(data["gradient"]["W2_1"], 4) == 0.2727  # the note's ∂L/∂W5
+    text = runner.invoke(main, ["derive", example_path("seed003_layers.py"), "--unroll"]).output
+    assert "(z₁)₁ = (W₁)₁,₁x₁ + (W₁)₁,₂x₂ + (b₁)₁" in text or "= 0.6478" in text

@@ -46,12 +46,14 @@ def render(
     closed_form: bool = False,
     lang: str = "en",
     standalone: bool = False,
+    hessian: bool = False,
 ) -> str:
     """The worked example of ``derivation`` as ``fmt`` ("text", "latex" or "markdown"), with
     numbers at the example point (overridden by ``at``) unless ``symbolic``.
 
     ``lr`` adds one gradient-descent update of every variable, ``closed_form`` each gradient
-    fully substituted and simplified, ``lang`` the language of the prose ("en" or "ko");
+    fully substituted and simplified, ``hessian`` the second derivatives (scalar models),
+    ``lang`` the language of the prose ("en" or "ko");
     ``standalone`` makes the LaTeX a complete document.
 
     >>> print(render(derive(model), "latex", lr=1.0))  # doctest: +SKIP
@@ -63,7 +65,9 @@ def render(
     words_for(lang)  # an unknown language fails before any work
     if standalone and fmt != "latex":
         raise SymgradError("standalone applies to LaTeX output only")
-    example = worked_example(derivation, at, symbolic=symbolic, lr=lr, closed_form=closed_form)
+    example = worked_example(
+        derivation, at, symbolic=symbolic, lr=lr, closed_form=closed_form, hessian=hessian
+    )
     if fmt == "latex":
         return render_latex(example, digits=digits, lang=lang, standalone=standalone)
     if fmt == "markdown":

@@ -22,19 +22,21 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
-from ..derivation import MatrixPartial, Partial
+from ..derivation import MatrixPartial, Partial, SecondPartial
 from ..names import latex_name, text_name
 from ..rules import matrix_rule_for, rule_for, spell
 from ..tensors import Elementwise
 
-# A matrix this small is shown with its numbers; a larger one by its shape alone.
-SMALL_MATRIX = (4, 6)
+# A matrix this small is shown with its numbers (amsmath's pmatrix takes up to 10 columns); a
+# larger one by its shape alone.
+SMALL_MATRIX = (10, 10)
 
 
-def format_number(value, digits: int = 4) -> str:
+def format_number(value, digits: int = 4, *, fixed: bool = False) -> str:
     """A float as a worked example prints it: ``digits`` decimals, correctly rounded from the
     float64 value; integers without decimals; very small or large magnitudes in scientific
-    notation so that no significant digit is lost to the fixed point."""
+    notation so that no significant digit is lost to the fixed point (``fixed``: decimals
+    always, for the columns of a matrix)."""
     value = float(value)
     if math.isnan(value):
         return "nan"
@@ -43,7 +45,7 @@ def format_number(value, digits: int = 4) -> str:
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     magnitude = abs(value)
-    if magnitude < 10.0 ** -(digits - 1) or magnitude >= 1e6:
+    if not fixed and (magnitude < 10.0 ** -(digits - 1) or magnitude >= 1e6):
         text = f"{value:.{max(digits - 1, 1)}e}"
     else:
         text = f"{value:.{digits}f}"
@@ -81,6 +83,9 @@ class MathPrinter(StrPrinter):
         raise NotImplementedError
 
     def partial(self, of: str, wrt: str) -> str:
+        raise NotImplementedError
+
+    def second_partial(self, of: str, first: str, second: str) -> str:
         raise NotImplementedError
 
     def fraction(
@@ -139,8 +144,8 @@ class MathPrinter(StrPrinter):
         if array.ndim == 0:
             return self.number(array)
         if array.ndim == 2:
-            if is_small(array):
-                return self.matrix([[self.number(v) for v in row] for row in array])
+            if is_small(array):  # columns of decimals, not a mix of scientific notation
+                return self.matrix([[self.number(v, fixed=True) for v in row] for row in array])
             return self.matrix_summary(array.shape)
         flat = [self.number(v) for v in array.ravel()[:limit]]
         if array.size > limit:
@@ -182,8 +187,8 @@ class MathPrinter(StrPrinter):
             return self.number(self.values[expr.name])  # a lone value needs no parentheses
         return super().doprint(expr)
 
-    def number(self, value) -> str:
-        text = format_number(value, self.digits)
+    def number(self, value, *, fixed: bool = False) -> str:
+        text = format_number(value, self.digits, fixed=fixed)
         return text.replace("-", self.minus)
 
     def _print(self, expr, **kwargs):
@@ -217,14 +222,13 @@ class MathPrinter(StrPrinter):
         """An argument of a matrix operation, grouped where juxtaposition would misread it:
         X(A + B), (XW)ᵀ."""
         text = self._print(arg)
+        if isinstance(arg, MatrixPartial) and isinstance(op, (sympy.Transpose, sympy.Inverse)):
+            return self.group(text)  # (∂L/∂z)ᵀ: on a fraction's corner it reads as z's
         if _is_matrix_atom(arg):
             return text
         juxtaposed = isinstance(op, (sympy.MatMul, sympy.Transpose, sympy.Inverse, sympy.MatPow))
         sum_like = isinstance(arg, (sympy.MatAdd, Elementwise, sympy.Add))
-        # (X W)ᵀ, and (∂L/∂z)ᵀ: a transpose on a fraction's corner reads as the denominator's
-        product_under = not isinstance(op, sympy.MatMul) and isinstance(
-            arg, (sympy.MatMul, MatrixPartial)
-        )
+        product_under = not isinstance(op, sympy.MatMul) and isinstance(arg, sympy.MatMul)
         return self.group(text) if juxtaposed and (sum_like or product_under) else text
 
     def _print_elementwise(self, expr: Elementwise) -> str:
@@ -253,6 +257,8 @@ class MathPrinter(StrPrinter):
             return self.negative_number(text) if text.startswith(self.minus) else text
         if isinstance(expr, Partial):
             return self.partial(expr.of, expr.wrt)
+        if isinstance(expr, SecondPartial):
+            return self.second_partial(expr.of, expr.first, expr.second)
         return self.name(expr)
 
     def _is_negative_value(self, expr) -> bool:
@@ -515,6 +521,16 @@ class TextPrinter(MathPrinter):
     def partial(self, of, wrt):
         return f"∂{text_name(of)}/∂{text_name(wrt)}"
 
+    def second_partial(self, of, first, second):
+        if not first:
+            return f"∇²{text_name(of)}"
+        below = (
+            f"∂{text_name(first)}²"
+            if first == second
+            else f"∂{text_name(first)}∂{text_name(second)}"
+        )
+        return f"∂²{text_name(of)}/{below}"
+
     def fraction(self, numerator, denominator, *, sum_above, product_below):
         def wrap(text: str, needed: bool) -> str:
             return f"({text})" if needed and not _grouped(text) else text
@@ -584,6 +600,17 @@ class LatexPrinter(MathPrinter):
             return rf"\partial {latex_name(of)}/\partial {latex_name(wrt)}"
         return rf"\frac{{\partial {latex_name(of)}}}{{\partial {latex_name(wrt)}}}"
 
+    def second_partial(self, of, first, second):
+        if not first:
+            return rf"\nabla^{{2}} {latex_name(of)}"
+        if first == second:
+            below = rf"\partial {latex_name(first)}^{{2}}"
+        else:
+            below = rf"\partial {latex_name(first)}\,\partial {latex_name(second)}"
+        if self.inline:
+            return rf"\partial^{{2}} {latex_name(of)}/{below}"
+        return rf"\frac{{\partial^{{2}} {latex_name(of)}}}{{{below}}}"
+
     def fraction(self, numerator, denominator, *, sum_above, product_below):
         if not self.inline:
             return rf"\frac{{{numerator}}}{{{denominator}}}"
@@ -624,6 +651,8 @@ class LatexPrinter(MathPrinter):
 
     def matrix(self, rows):
         body = r" \\ ".join(" & ".join(row) for row in rows)
+        if rows and len(rows[0]) > 6:  # a wide one in smaller type keeps to the page (and KaTeX)
+            return r"\left(\begin{smallmatrix} " + body + r" \end{smallmatrix}\right)"
         return r"\begin{pmatrix} " + body + r" \end{pmatrix}"
 
     def matrix_summary(self, shape):
@@ -639,8 +668,8 @@ class LatexPrinter(MathPrinter):
     def shape(self, shape):
         return r"\ \text{(shape " + r" \times ".join(map(str, shape)) + ")}"
 
-    def number(self, value) -> str:
-        text = format_number(value, self.digits)
+    def number(self, value, *, fixed: bool = False) -> str:
+        text = format_number(value, self.digits, fixed=fixed)
         if text == "nan":
             return r"\mathrm{NaN}"
         if text.endswith("∞"):

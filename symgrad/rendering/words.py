@@ -32,6 +32,8 @@ WORDS: dict[str, dict[str, str]] = {
         "value": "value",
         "updated": "after the update",
         "unsimplified": "not simplified in time, shown as substituted",
+        "hessian": "Second derivatives (the Hessian, its rows and columns in the order of the "
+        "variables)",
     },
     "ko": {
         "title": "계산 예제",
@@ -56,6 +58,7 @@ WORDS: dict[str, dict[str, str]] = {
         "value": "값",
         "updated": "갱신 후",
         "unsimplified": "시간 안에 정리되지 않아 대입한 그대로",
+        "hessian": "이계 도함수 (헤세 행렬, 행과 열은 변수 순서)",
     },
 }
 

@@ -20,14 +20,16 @@ import sympy
 from sympy.core.parameters import evaluate
 
 from ..codegen import compile
-from ..derivation import Adjoint, ChainTerm, Derivation, Partial
+from ..derivation import Adjoint, ChainTerm, Derivation, Partial, SecondPartial
 from ..errors import SymgradError
 from ..model import as_value
 from ..rules import Primitive
 from ..tensors import elementwise, shape_of
 from .printers import is_small
 
-SECTIONS = ("model", "forward", "loss", "backward", "update", "closed")
+SECTIONS = ("model", "forward", "loss", "backward", "update", "closed", "hessian")
+HESSIAN_ENTRIES = 6  # variables up to which each second derivative is written out
+HESSIAN_MATRIX = 10  # variables up to which the Hessian is shown as a matrix (pmatrix's limit)
 CLOSED_FORM_SECONDS = 20.0  # for simplifying all the closed forms of one example
 
 
@@ -128,6 +130,7 @@ def worked_example(
     symbolic: bool = False,
     lr: float | None = None,
     closed_form: bool = False,
+    hessian: bool = False,
 ) -> WorkedExample:
     """Lay out the derivation; with a point (the example, overridden by ``at``) add numbers.
 
@@ -175,6 +178,8 @@ def worked_example(
         sections.append(section)
     if closed_form:
         sections.append(_closed_forms(derivation, values, CLOSED_FORM_SECONDS))
+    if hessian:
+        sections.append(_hessian(derivation, point))
     table = tuple(
         GradientRow(
             name,
@@ -355,6 +360,35 @@ def _update(derivation, point, gradients, lr, rate):
         shown = new if new is None or np.ndim(new) != 2 or is_small(new) else None
         equations.append(Equation(symbol, (step,), numeric, shown, keep_order=True, relation="←"))
     return Section("update", tuple(equations), values), updated
+
+
+def _hessian(derivation: Derivation, point) -> Section:
+    """The second derivatives of a scalar model: each entry (up to ``HESSIAN_ENTRIES``
+    variables) in terms of the forward nodes, and the matrix with its numbers. Derived by
+    deriving the backward pass again (``symgrad.hessian``); evaluated by its generated code."""
+    from ..hessian import hessian
+
+    if derivation.is_tensor:
+        raise SymgradError(
+            "the Hessian section is for scalar models; for a tensor model use "
+            "symgrad.hessian(model).compile().hvp(...)"
+        )
+    order = hessian(derivation)
+    wrt = derivation.wrt
+    matrix = None if point is None else order.compile().hessian(**point)
+    if matrix is not None and np.ndim(matrix) != 2:
+        matrix = None
+    equations = []
+    loss = derivation.loss.name
+    if len(wrt) <= HESSIAN_ENTRIES:
+        for i, row in enumerate(wrt):
+            for j, col in enumerate(wrt[i:], start=i):
+                value = None if matrix is None else matrix[i, j]
+                entry = order.entry(row, col)
+                equations.append(Equation(SecondPartial(loss, row, col), (entry,), (), value))
+    if len(wrt) <= HESSIAN_MATRIX and matrix is not None:  # rows and columns in wrt order
+        equations.append(Equation(SecondPartial(loss), (), (), matrix))
+    return Section("hessian", tuple(equations))
 
 
 def _closed_forms(derivation: Derivation, values, seconds: float) -> Section:
