@@ -96,12 +96,23 @@ class SecondOrder:
         for node in reversed(self.second.nodes):  # a later adjoint uses earlier ones only
             if node.name in backward:
                 expr = expr.xreplace({node.symbol: node.expr.xreplace(unit)})
-        return sympy.factor(expr) if simplify else expr
+        return _positive(sympy.factor(expr)) if simplify else expr
 
     def compile(self, backend: str = "numpy") -> CompiledSecondOrder:
         from .codegen import compile
 
         return CompiledSecondOrder(self, compile(self.second, backend))
+
+
+def _positive(expr: sympy.Expr) -> sympy.Expr:
+    """−a(b − 1) written a(1 − b), as a textbook does."""
+    coefficient, rest = expr.as_coeff_Mul()
+    if coefficient >= 0:
+        return expr
+    for factor in sympy.Mul.make_args(rest):
+        if factor.is_Add:
+            return (-coefficient) * (rest / factor) * (-factor)
+    return expr
 
 
 @dataclass(frozen=True)

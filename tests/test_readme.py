@@ -60,3 +60,13 @@ def test_python_block_runs(workdir, index, monkeypatch):
     monkeypatch.chdir(workdir)
     block = python_blocks()[index]
     exec(compile(block, f"README.md python block {index}", "exec"), {"__name__": "readme"})
+
+
+def test_the_hessian_entry_quoted_in_the_readme_is_what_derive_prints():
+    quoted = re.search(r"`(∂²L/∂W₅² = [^`]*)`", README).group(1)
+    result = subprocess.run(
+        [sys.executable, "-m", "symgrad.cli", "derive", "examples/seed003_two_layer_sigmoid.py",
+         "--hessian", "--wrt", "W5,W6,b3"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert quoted in result.stdout

@@ -568,7 +568,10 @@ class TextPrinter(MathPrinter):
 
 
 def _short(expr) -> bool:
-    """A symbol whose base is one letter (W₁, σ₃, x̂): safe to write next to another."""
+    """A symbol whose base is one letter (W₁, σ₃, x̂), or its power (σ₁²): safe to write next
+    to another."""
+    if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp > 0:
+        expr = expr.base
     if not isinstance(expr, sympy.Symbol) or isinstance(expr, Partial):
         return False
     return len(text_name(expr.name).rstrip("₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ\u0302\u0304\u0303")) == 1
