@@ -388,10 +388,14 @@ MANY_PARENTS = 16
 
 
 def _wide_local_gradients(node: Node, parents) -> list[LocalGradient]:
-    symbol = None if node.is_loss else Partial
+    """The same local gradients as ``_local_gradient`` gives one by one (the sweep starts from
+    1, so each share is ∂node/∂parent itself)."""
     return [
         LocalGradient(
-            node.name, share.parent, share.expr, symbol and Partial(node.name, share.parent)
+            node.name,
+            share.parent,
+            share.expr,
+            None if node.is_loss else Partial(node.name, share.parent),
         )
         for share in _pullbacks(node, sympy.S.One, parents)
     ]

@@ -159,3 +159,20 @@ def test_derivation_is_frozen():
     d = derive(load_example("seed002_chain_rule.py"))
     with pytest.raises(AttributeError):
         d.wrt = ("x",)
+
+
+def test_a_node_with_many_parents_gets_the_same_local_gradients_from_one_sweep():
+    """Above MANY_PARENTS a node's local gradients come from one reverse sweep over its
+    definition; they equal SymPy's derivative by each parent."""
+    from symgrad.derivation import MANY_PARENTS
+
+    m = Model("wide")
+    x = m.inputs("x")
+    ws = m.params(" ".join(f"w{i}" for i in range(MANY_PARENTS + 4)))
+    s = m.node("s", tanh(sum(w * x ** (i % 3) for i, w in enumerate(ws)) / 7))
+    m.loss("L", (s - 1) ** 2)
+    d = derive(m)
+    inner = sum(w * x ** (i % 3) for i, w in enumerate(ws)) / 7
+    for w in ws:
+        expected = sympy.diff(tanh(inner), w).subs(tanh(inner), s)
+        assert sympy.simplify(d.local("s", w.name).expr - expected) == 0, w
