@@ -274,6 +274,93 @@ def codegen_command(file, model_name, wrt, backend, reduction, output):
         click.echo(source, nl=False)
 
 
+@main.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False))
+@model_option
+@wrt_option
+@click.option(
+    "--points",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Random points beside the example, drawn inside each variable's domain.",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["float64", "float32"]),
+    default="float64",
+    show_default=True,
+    help="Precision the checked gradient runs in.",
+)
+@click.option(
+    "--device",
+    default="cpu",
+    show_default=True,
+    metavar="cpu|cuda",
+    help="Where the torch code runs.",
+)
+@click.option(
+    "--against",
+    metavar="FILE:FUNC",
+    help="Check this function's gradient instead of symgrad's own code.",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the random points.")
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON.")
+@reports_errors
+def verify_command(file, model_name, wrt, points, dtype, device, against, seed, as_json):
+    """Prove the gradient right against autograd and finite differences.
+
+    Exit status 0 when everything agrees, 1 when something does not, 2 on bad input."""
+    from .loader import load_function
+    from .verify import verify
+
+    derivation = load_derivation(file, model_name, wrt)
+    function = load_function(against) if against else None
+    with Progress("verifying") as progress:
+        report = verify(
+            derivation, against=function, points=points, dtype=dtype, device=device,
+            seed=seed, progress=progress,
+        )  # fmt: skip
+    click.echo(report.to_json(indent=2) if as_json else str(report))
+    sys.exit(0 if report.ok else 1)
+
+
+class Progress:
+    """A progress bar on stderr, once a run has taken longer than a moment (and only on a
+    terminal, or when SYMGRAD_PROGRESS=1 asks for it)."""
+
+    MOMENT = 0.5  # seconds
+
+    def __init__(self, label: str):
+        self.label = label
+        self.shown = False
+        self.enabled = sys.stderr.isatty() or os.environ.get("SYMGRAD_PROGRESS") == "1"
+
+    def __enter__(self):
+        import time
+
+        self.started = time.perf_counter()
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        if not self.enabled or time.perf_counter() - self.started < self.MOMENT:
+            return
+        width = 24
+        filled = round(width * done / max(total, 1))
+        bar = "#" * filled + "." * (width - filled)
+        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} points")
+        sys.stderr.flush()
+        self.shown = True
+
+    def __exit__(self, *exc):
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+        return False
+
+
 def derivation_json(derivation: Derivation, at: dict[str, float]) -> dict:
     """The JSON contract of ``symgrad derive --json``."""
     example = worked_example(derivation, at)

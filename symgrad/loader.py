@@ -75,3 +75,33 @@ def _location(path: str, error: BaseException) -> str:
 def _describe(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def load_function(spec: str):
+    """The callable named by ``FILE:FUNC`` (a module-level function or callable in FILE)."""
+    path, sep, name = spec.rpartition(":")
+    if not sep or not path or not name:
+        raise SymgradError(f"--against expects FILE:FUNCTION, got {spec!r}")
+    if not os.path.isfile(path):
+        raise SymgradError(f"{path}: no such file (from --against {spec})")
+    directory = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, directory)
+    try:
+        namespace = runpy.run_path(path, run_name="__symgrad_gradient__")
+    except SyntaxError as error:
+        line = f":{error.lineno}" if error.lineno else ""
+        raise SymgradError(f"{error.filename or path}{line}: syntax error: {error.msg}") from None
+    except (Exception, SystemExit) as error:
+        raise SymgradError(f"{_location(path, error)}: {_describe(error)}") from None
+    finally:
+        if sys.path and sys.path[0] == directory:
+            sys.path.pop(0)
+    if name not in namespace:
+        functions = sorted(k for k, v in namespace.items() if callable(v) and not k.startswith("_"))
+        raise SymgradError(
+            f"{path}: no function {name!r} (it defines {', '.join(functions) or 'none'})"
+        )
+    function = namespace[name]
+    if not callable(function):
+        raise SymgradError(f"{path}: {name!r} is a {type(function).__name__}, not a function")
+    return function

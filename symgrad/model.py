@@ -25,6 +25,7 @@ import sympy
 from sympy.core.function import Application, AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
+from .domains import Domain, as_domain
 from .errors import SymgradError, caller_location
 from .names import check_name
 from .tensors import Tensor, Total, check_shapes, elementwise, shape_of, show_shape, unwrap
@@ -41,6 +42,7 @@ class Variable:
     role: str  # "input" or "param"
     where: str | None = None
     shape: tuple[int, ...] = ()  # as declared: () a scalar, (n,) a row vector, (r, c) a matrix
+    domain: Domain | None = None  # where its values may lie, when the model says
 
     @property
     def is_tensor(self) -> bool:
@@ -86,22 +88,28 @@ class Model:
 
     # --- declarations ---------------------------------------------------------------------
 
-    def inputs(self, names: str):
-        """Declare data symbols. ``"x"`` gives one symbol, ``"x1 x2"`` or ``"x1:3"`` a tuple."""
-        return self._declare(names, "input", caller_location())
+    def inputs(self, names: str, *, domain=None):
+        """Declare data symbols. ``"x"`` gives one symbol, ``"x1 x2"`` or ``"x1:3"`` a tuple.
 
-    def params(self, names: str):
-        """Declare parameters, the default variables of the gradient (``"W1:7"`` → W1…W6)."""
-        return self._declare(names, "param", caller_location())
+        ``domain`` says where their values lie, for the verifier's random points: a name
+        (``"positive"``, ``"nonnegative"``, ``"probability"`` for (0, 1), ``"unit"`` for
+        [0, 1], ``"binary"``, …) or a closed interval ``(low, high)``.
+        """
+        return self._declare(names, "input", caller_location(), domain)
 
-    def input(self, name: str, shape: tuple[int, ...] | int | None = None):
+    def params(self, names: str, *, domain=None):
+        """Declare parameters, the default variables of the gradient (``"W1:7"`` → W1…W6);
+        ``domain`` as for ``inputs``."""
+        return self._declare(names, "param", caller_location(), domain)
+
+    def input(self, name: str, shape: tuple[int, ...] | int | None = None, *, domain=None):
         """Declare one data symbol with a shape: ``()`` a scalar, ``(n,)`` a row vector (as a
         NumPy 1-D array broadcasts), ``(r, c)`` a matrix. A matrix is a ``Tensor``."""
-        return self._declare_one(name, "input", shape, caller_location())
+        return self._declare_one(name, "input", shape, caller_location(), domain)
 
-    def param(self, name: str, shape: tuple[int, ...] | int | None = None):
+    def param(self, name: str, shape: tuple[int, ...] | int | None = None, *, domain=None):
         """Declare one parameter with a shape (see ``input``)."""
-        return self._declare_one(name, "param", shape, caller_location())
+        return self._declare_one(name, "param", shape, caller_location(), domain)
 
     def node(self, name: str, expr):
         """Name an intermediate quantity; returns a symbol (a ``Tensor`` for a matrix) that
@@ -145,15 +153,21 @@ class Model:
             self._example[name] = as_value(
                 value, f"example value for {name!r}", where, shape=variable.shape or None
             )
+            if variable.domain is not None and not variable.domain.contains(self._example[name]):
+                raise SymgradError(
+                    f"example value for {name!r} lies outside its domain {variable.domain}",
+                    where,
+                )
         if random is not None:
             rng = np.random.default_rng(random)
             for variable in self._variables.values():
                 if variable.name not in values:
-                    draw = (
-                        rng.standard_normal(variable.shape)
-                        if variable.shape
-                        else rng.standard_normal()
-                    )
+                    if variable.domain is not None and variable.domain.name != "real":
+                        draw = variable.domain.sample(rng, variable.shape)
+                    elif variable.shape:
+                        draw = rng.standard_normal(variable.shape)
+                    else:
+                        draw = rng.standard_normal()
                     self._example[variable.name] = as_value(draw, variable.name, where)
 
     # --- reading ------------------------------------------------------------------------
@@ -191,7 +205,7 @@ class Model:
 
     # --- checks ---------------------------------------------------------------------------
 
-    def _declare(self, names, role: str, where: str | None):
+    def _declare(self, names, role: str, where: str | None, domain=None):
         if not isinstance(names, str):
             raise SymgradError(
                 f"{role} names must be a string such as 'x1 x2', got {names!r}", where
@@ -203,22 +217,24 @@ class Model:
         symbols = parsed if isinstance(parsed, tuple) else (parsed,)
         if not symbols:
             raise SymgradError(f"no {role} names in {names!r}", where)
+        domain = None if domain is None else as_domain(domain, f"{role} {names!r}", where)
         for symbol in symbols:
             self._claim(check_name(symbol.name, role, where), where)
-            self._variables[symbol.name] = Variable(symbol.name, symbol, role, where)
+            self._variables[symbol.name] = Variable(symbol.name, symbol, role, where, domain=domain)
             self._names_by_symbol[symbol] = symbol.name
         return parsed
 
-    def _declare_one(self, name, role: str, shape, where: str | None):
+    def _declare_one(self, name, role: str, shape, where: str | None, domain=None):
         check_name(name, role, where)
         self._claim(name, where)
         shape = _check_shape(shape, f"{role} {name!r}", where)
+        domain = None if domain is None else as_domain(domain, f"{role} {name!r}", where)
         if not shape:
             symbol = sympy.Symbol(name, real=True)
         else:
             rows, cols = (1, shape[0]) if len(shape) == 1 else shape
             symbol = sympy.MatrixSymbol(name, rows, cols)
-        self._variables[name] = Variable(name, symbol, role, where, shape)
+        self._variables[name] = Variable(name, symbol, role, where, shape, domain)
         self._names_by_symbol[symbol] = name
         return Tensor(symbol) if shape else symbol
 

@@ -1,0 +1,226 @@
+"""Where each variable of a model may take its values, and random points drawn there.
+
+A variable's domain is what the model declares (``m.params("p", domain="probability")``)
+met with what its expressions need: the argument of ``log`` positive, of ``sqrt`` non-negative,
+the probability of ``bce`` in (0, 1) and its target in [0, 1]. The verifier draws its random
+points here; ``symgrad.strategies`` draws the same points for Hypothesis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from .errors import SymgradError
+
+
+@dataclass(frozen=True)
+class Domain:
+    """An interval of the real line (each end open or closed), or a finite set of values."""
+
+    name: str
+    low: float = -math.inf
+    high: float = math.inf
+    low_closed: bool = False
+    high_closed: bool = False
+    values: tuple[float, ...] | None = None  # a finite set ("binary")
+
+    def contains(self, value) -> bool:
+        array = np.asarray(value, dtype=np.float64)
+        if self.values is not None:
+            return bool(np.isin(array, self.values).all())
+        above = array >= self.low if self.low_closed else array > self.low
+        below = array <= self.high if self.high_closed else array < self.high
+        return bool(np.all(above & below))
+
+    def meet(self, other: Domain, what: str) -> Domain:
+        """The values in both domains; an error naming ``what`` when there are none."""
+        if self == other or other.name == "real":
+            return self
+        if self.name == "real":
+            return other
+        if self.values is not None or other.values is not None:
+            finite, interval = (self, other) if self.values is not None else (other, self)
+            kept = tuple(v for v in finite.values if interval.contains(v))
+            if not kept:
+                raise SymgradError(f"{what}: no value is both {self.name} and {other.name}")
+            if kept == finite.values:
+                return finite
+            return Domain(f"{finite.name} ∩ {interval.name}", values=kept)
+        low, low_closed = _tighter(self.low, self.low_closed, other.low, other.low_closed, max)
+        high, high_closed = _tighter(
+            self.high, self.high_closed, other.high, other.high_closed, min
+        )
+        if low > high or (low == high and not (low_closed and high_closed)):
+            raise SymgradError(f"{what}: no value is both {self.name} and {other.name}")
+        return Domain(f"{self.name} ∩ {other.name}", low, high, low_closed, high_closed)
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...], scale: float = 1.0):
+        """Random values of ``shape`` inside the domain, spread over ``scale`` where the domain
+        is unbounded. Open ends are kept a little away from (an argument of ``log`` at 1e-300
+        is in the domain, but its gradient is not a fair test of anyone's code)."""
+        if self.values is not None:
+            return rng.choice(np.asarray(self.values, dtype=np.float64), size=shape)
+        bounded_low, bounded_high = math.isfinite(self.low), math.isfinite(self.high)
+        if bounded_low and bounded_high:
+            width = self.high - self.low
+            lo = 0.0 if self.low_closed else 0.02
+            hi = 1.0 if self.high_closed else 0.98
+            return self.low + width * rng.uniform(lo, hi, size=shape)
+        if bounded_low or bounded_high:  # a log-normal spread away from the finite end
+            away = scale * np.exp(rng.normal(0.0, 0.75, size=shape))
+            return self.low + away if bounded_low else self.high - away
+        return rng.normal(0.0, scale, size=shape)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _tighter(a: float, a_closed: bool, b: float, b_closed: bool, pick) -> tuple[float, bool]:
+    """The tighter of two interval ends (``pick`` is max for lower ends, min for upper)."""
+    if a == b:
+        return a, a_closed and b_closed
+    return (a, a_closed) if pick(a, b) == a else (b, b_closed)
+
+
+def interval(low: float, high: float) -> Domain:
+    return Domain(f"[{low:g}, {high:g}]", float(low), float(high), True, True)
+
+
+NAMED: dict[str, Domain] = {
+    "real": Domain("real"),
+    "positive": Domain("positive", low=0.0),
+    "nonnegative": Domain("nonnegative", low=0.0, low_closed=True),
+    "negative": Domain("negative", high=0.0),
+    "probability": Domain("probability", 0.0, 1.0),  # open: log p and log(1 − p) are finite
+    "unit": Domain("unit", 0.0, 1.0, True, True),
+    "binary": Domain("binary", values=(0.0, 1.0)),
+}
+REAL = NAMED["real"]
+
+
+def as_domain(spec, what: str, where: str | None = None) -> Domain:
+    """A domain from what a declaration gives: a name ("positive", "probability", …), a pair
+    ``(low, high)`` (the closed interval), or a ``Domain``."""
+    if spec is None:
+        return REAL
+    if isinstance(spec, Domain):
+        return spec
+    if isinstance(spec, str):
+        if spec not in NAMED:
+            raise SymgradError(
+                f"{what}: unknown domain {spec!r}; choose one of {', '.join(NAMED)} "
+                "or give (low, high)",
+                where,
+            )
+        return NAMED[spec]
+    if isinstance(spec, tuple) and len(spec) == 2:
+        try:
+            low, high = (float(v) for v in spec)
+        except (TypeError, ValueError):
+            low = high = math.nan
+        if not (low < high):  # also refuses NaN
+            raise SymgradError(
+                f"{what}: domain {spec!r} must be (low, high) with low < high", where
+            )
+        return interval(low, high)
+    raise SymgradError(
+        f"{what}: a domain is a name such as 'positive' or a pair (low, high), got {spec!r}", where
+    )
+
+
+# --- what the expressions need -----------------------------------------------------------------
+
+
+def needed_domains(derivation) -> dict[str, Domain]:
+    """For each variable that appears directly as the argument of a function with a restricted
+    domain, the domain that function needs (``log(x)``: x positive)."""
+    from .rules import bce  # the rule table is upstream of this module
+
+    by_symbol = {v.symbol: v.name for v in derivation.variables}
+    needs: dict[str, Domain] = {}
+
+    def need(arg, domain: Domain, why: str):
+        name = by_symbol.get(arg)
+        if name is not None:
+            previous = needs.get(name, REAL)
+            needs[name] = previous.meet(domain, f"{name} ({why})")
+
+    def visit(expr, renamed: Mapping):
+        from .tensors import Elementwise
+
+        if isinstance(expr, Elementwise):
+            variables = expr.template.variables
+            inner = {v: renamed.get(o, o) for v, o in zip(variables, expr.operands, strict=False)}
+            visit(expr.template.expr, inner)
+            for operand in expr.operands:
+                visit(operand, renamed)
+            return
+        args = [renamed.get(a, a) for a in expr.args]
+        if isinstance(expr, sympy.log):
+            need(args[0], NAMED["positive"], "the argument of log")
+        elif isinstance(expr, sympy.Pow) and expr.exp.is_number and not expr.exp.is_integer:
+            need(args[0], NAMED["positive"], f"the base of a power {expr.exp}")
+        elif isinstance(expr, bce):
+            need(args[0], NAMED["probability"], "the probability of bce")
+            need(args[1], NAMED["unit"], "the target of bce")
+        for arg in expr.args:
+            if isinstance(arg, sympy.Basic):
+                visit(arg, renamed)
+
+    for node in derivation.nodes:
+        visit(node.expr, {})
+    return needs
+
+
+def domains_of(derivation) -> dict[str, Domain]:
+    """Every variable's domain: declared, met with what the expressions need."""
+    needs = needed_domains(derivation)
+    out = {}
+    for variable in derivation.variables:
+        declared = variable.domain if variable.domain is not None else REAL
+        out[variable.name] = declared.meet(needs.get(variable.name, REAL), variable.name)
+    return out
+
+
+# --- random points -----------------------------------------------------------------------------
+
+
+def shapes_of(derivation, example: Mapping | None = None) -> dict[str, tuple[int, ...]]:
+    """The array shape of each argument: the example's (a batch for a scalar model) or the
+    declared one."""
+    example = derivation.example if example is None else example
+    shapes = {}
+    for name in derivation.arguments:
+        if name in example:
+            shapes[name] = np.shape(example[name])
+        else:
+            shapes[name] = derivation.variable(name).shape
+    return shapes
+
+
+def scales_of(derivation, example: Mapping | None = None) -> dict[str, float]:
+    """How widely to spread each unbounded variable: the size of its example value, at least 1."""
+    example = derivation.example if example is None else example
+    out = {}
+    for name in derivation.arguments:
+        value = example.get(name)
+        rms = float(np.sqrt(np.mean(np.square(value)))) if value is not None else 0.0
+        out[name] = max(1.0, rms) if math.isfinite(rms) else 1.0
+    return out
+
+
+def random_point(derivation, rng: np.random.Generator, domains=None, shapes=None, scales=None):
+    """One point: every argument drawn inside its domain, float64, shaped as ``shapes_of``."""
+    domains = domains or domains_of(derivation)
+    shapes = shapes if shapes is not None else shapes_of(derivation)
+    scales = scales or scales_of(derivation)
+    point = {}
+    for name in derivation.arguments:
+        value = domains[name].sample(rng, shapes[name], scales[name])
+        point[name] = float(value) if np.ndim(value) == 0 else np.asarray(value, np.float64)
+    return point
