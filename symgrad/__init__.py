@@ -3,7 +3,9 @@ them, prove them right, and write the derivation out as a worked example.
 
     model.py ──load──▶ Model ──derive──▶ Derivation ──┬─ compile ─▶ NumPy / Torch function
                                                         ├─ render ──▶ worked example
-                                                        └─ graph ───▶ computational graph
+                                                        ├─ graph ───▶ computational graph
+                                                        └─ verify ──▶ Report (vs autograd, vs
+                                                                      finite differences)
 """
 
 __version__ = "0.1.0"
@@ -44,6 +46,7 @@ from .tensors import (
     transpose,
 )
 from .tensors import sum as sum
+from .verify import Report, verify
 
 # SymPy's functions, acting entry by entry when given a matrix.
 Abs = entry_by_entry(_sympy.Abs)
@@ -72,6 +75,7 @@ __all__ = [
     "Model",
     "Node",
     "Partial",
+    "Report",
     "Rule",
     "SymgradError",
     "Tensor",
@@ -109,5 +113,6 @@ __all__ = [
     "tanh",
     "trace",
     "transpose",
+    "verify",
     "write_graph",
 ]

@@ -25,14 +25,24 @@ from .derivation import Adjoint, ChainTerm, Derivation
 # --- patterns between two arrays ----------------------------------------------------------------
 
 
+def simple_fraction(k: float) -> Fraction | None:
+    """k as a fraction a person would write (2, 1/2, 3/4, 32), when it is one."""
+    if not np.isfinite(k):
+        return None
+    fraction = Fraction(k).limit_denominator(16)
+    if abs(float(fraction) - k) <= 1e-6 * max(1.0, abs(k)) and abs(fraction.numerator) <= 4096:
+        return fraction
+    return None
+
+
 def ratio_text(k: float) -> str:
-    """×2, ×1/2, ×32, ×0.73 as a person would write the factor."""
-    fraction = Fraction(k).limit_denominator(64)
-    if abs(float(fraction) - k) <= 1e-6 * max(1.0, abs(k)):
+    """×2, ×1/2, ×32, ×1.0073 as a person would write the factor."""
+    fraction = simple_fraction(k)
+    if fraction is not None:
         if fraction.denominator == 1:
             return f"×{fraction.numerator}"
         return f"×{fraction.numerator}/{fraction.denominator}"
-    return f"×{k:.4g}"
+    return f"×{k:.5g}"
 
 
 def array_pattern(claimed: np.ndarray, expected: np.ndarray, close: Callable) -> str | None:
@@ -52,7 +62,10 @@ def array_pattern(claimed: np.ndarray, expected: np.ndarray, close: Callable) ->
         return "zero where the gradient is not (nothing flows back)"
     if np.any(expected):
         k = float(np.vdot(claimed, expected) / np.vdot(expected, expected))
-        if np.isfinite(k) and k != 0 and close(claimed, k * expected):
+        # one number is always some multiple of another: a factor says something only when it
+        # is a simple one, or when it holds over several entries (or points)
+        telling = simple_fraction(k) is not None or np.count_nonzero(expected) > 1
+        if np.isfinite(k) and k != 0 and telling and close(claimed, k * expected):
             if abs(k + 1) <= 1e-6:
                 return "sign flipped"
             return f"off by {ratio_text(k)}"
@@ -82,7 +95,8 @@ def hypotheses(derivation: Derivation, ratios: Sequence[float] = ()) -> list[Hyp
     adjoint of a node scaled (sign flipped, or by a factor seen in the claim), or one chain
     term of a sum left out."""
     out = []
-    factors = [-1.0] + [k for k in dict.fromkeys(round(r, 12) for r in ratios) if k not in (-1, 1)]
+    seen = dict.fromkeys(round(r, 12) for r in ratios if np.isfinite(r))
+    factors = [-1.0] + [k for k in seen if k not in (-1, 0, 1)]
     for adjoint in derivation.adjoints[1:]:  # not the loss itself
         if not adjoint.terms:
             continue
@@ -91,7 +105,10 @@ def hypotheses(derivation: Derivation, ratios: Sequence[float] = ()) -> list[Hyp
             out.append(Hypothesis(adjoint.name, pattern, _scaled(derivation, adjoint, k)))
         if len(adjoint.terms) > 1:
             for i, term in enumerate(adjoint.terms):
-                pattern = f"missing term: the path through {term.consumer}"
+                pattern = (
+                    f"missing term: ∂{derivation.loss.name}/∂{adjoint.name} lacks the path "
+                    f"through {term.consumer}"
+                )
                 out.append(Hypothesis(adjoint.name, pattern, _dropped(derivation, adjoint, i)))
     return out
 

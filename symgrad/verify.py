@@ -58,6 +58,7 @@ FD_ENTRIES = 12  # sampled entries per variable when a variable has more than FD
 FD_ALL = 64
 FD_DIRECTIONS = 2  # random projections per variable with more than FD_ALL entries
 KINK_STEP = 1e-3  # a kink argument this close to 0 (relative to its size) is within a step
+AT_KINK = 1e-6  # a kink this close along a step's direction (in the variable's scale) is here
 REDRAWS = 50  # tries to draw a random point where the loss is finite
 
 
@@ -225,7 +226,10 @@ class Report:
         groups: dict[tuple, list[Finding]] = {}
         for f in self.findings:  # the same finding at several points reads once
             groups.setdefault((f.kind, f.source, f.variable, f.node), []).append(f)
-        lines = [f"- {g[0].describe(self.points, self.loss, len(g) - 1)}" for g in groups.values()]
+        lines = [
+            f"- {g[0].describe(self.points, self.loss, len({f.point for f in g}) - 1)}"
+            for g in groups.values()
+        ]
         if lines:
             parts += ["", *lines[:30]]
             if len(lines) > 30:
@@ -601,7 +605,7 @@ def verify(
     labels, chosen = _points(d, points, seed, at, oracle, notes)
     rows = {name: _row(d, name, chosen) for name in d.wrt}
     findings: list[Finding] = []
-    mismatched: list[tuple[int, _Claim, dict]] = []
+    mismatched: list[tuple[int, _Claim, dict, dict]] = []
     rng = np.random.default_rng(seed + 1)
     for index, point in enumerate(chosen):
         state = _Point(
@@ -613,7 +617,8 @@ def verify(
         for claim in claims:
             claimed = claim.call(point)
             if state.check_claim(claim, claimed):
-                mismatched.append((index, claim, claimed))
+                mismatched.append((index, claim, claimed, state.expected))
+        state.label_kink()
         if progress is not None:
             progress(index + 1, len(chosen))
 
@@ -848,9 +853,12 @@ class _Point:
         at = self.kink_along(name, direction, h)
         if at is None:
             return self.fd.sides(self.point, name, direction, self.loss)
+        small = h / 64
+        if abs(at) > AT_KINK:  # beside the kink, not on it: both sides of the point itself,
+            small = min(small, abs(at) / 4)  # with steps that stay clear of the kink
+            at = 0.0
         phi = lambda t: self.fd.loss(self.point, name, direction, at + t)  # noqa: E731
         f0 = phi(0.0)
-        small = h / 64
         return fd.one_sided(phi, f0, -1, h=small), fd.one_sided(phi, f0, +1, h=small)
 
     # --- finite differences ---
@@ -983,6 +991,43 @@ class _Point:
                 ),
             )
         )
+
+    def label_kink(self) -> None:
+        """A point within a step of a kink is labelled even where no entry disagreed (a kink
+        inside a large matrix moves few of its entries): the left and right derivatives along
+        a direction that crosses it, and whether the symbolic value lies between them."""
+        if not self.near_kink:
+            return
+        if any(f.point == self.index and f.kind == NON_DIFFERENTIABLE for f in self.findings):
+            return
+        h = 10 * fd.U64 ** (1 / 5)
+        for name in self.d.wrt:
+            value = np.asarray(self.point[name], np.float64)
+            size = max(float(np.sqrt(np.mean(value**2))), 1e-8)
+            direction = self.rng.standard_normal(value.shape) * size / math.sqrt(max(value.size, 1))
+            if self.kink_along(name, direction, h) is None:
+                continue  # this variable does not move the kink
+            left, right = self.sides(name, direction, h)
+            want = float(np.sum(self.expected[name] * direction))
+            lo, hi = sorted((left.value, right.value))
+            slack = 3 * (left.error + right.error)
+            between = lo - slack <= want <= hi + slack
+            self.findings.append(
+                Finding(
+                    NON_DIFFERENTIABLE if between else MISMATCH,
+                    self.index,
+                    variable=name,
+                    source="symbolic",
+                    witness="finite differences",
+                    size=self.rows[name].size,
+                    claimed=want,
+                    left=left.value,
+                    right=right.value,
+                    between=between,
+                    detail=self._kink_text() + "; along a random direction",
+                )
+            )
+            return
 
     def _kink_text(self) -> str:
         k = self.kink
@@ -1167,15 +1212,16 @@ def _why(expr) -> str:
 
 
 def _locate(d: Derivation, mismatched, points, findings: list[Finding], oracle, autograd) -> None:
-    """Name the first wrong node and the pattern of each claim's mismatches."""
+    """Name the first wrong node and the pattern of each claim's mismatches. A pattern must
+    hold at every point where the claim was wrong, not at one (any two scalars differ by a
+    factor)."""
     by_claim: dict[str, list] = {}
-    for index, claim, claimed in mismatched:
-        by_claim.setdefault(claim.label, []).append((index, claim, claimed))
+    for case in mismatched:
+        by_claim.setdefault(case[1].label, []).append(case)
     node_names = {n.name for n in d.nodes}
+    close = _loose_close()
     for label, cases in by_claim.items():
-        claim = cases[0][1]
-        index0, _, claimed0 = cases[0]
-        close = _loose_close()
+        index0, claim, claimed0, expected0 = cases[0]
         wrong = {f.variable for f in findings if f.is_failure and f.source == label}
         node, alternatives = None, ()
         if claim.trace is not None:  # both computations show every adjoint: compare them
@@ -1185,26 +1231,25 @@ def _locate(d: Derivation, mismatched, points, findings: list[Finding], oracle, 
                 )
             except Exception:  # a trace that cannot be taken leaves the other clues
                 node = None
-        expected0 = oracle(**points[index0])[1]
+        patterns = {name: _pattern_over_points(name, cases, close) for name in wrong}
         ratios = []
         for name in sorted(wrong):
-            want = np.asarray(expected0[name], np.float64)
-            got = claimed0[name]
+            want, got = expected0[name], claimed0[name]
             if got.shape == want.shape and np.vdot(want, want):
                 ratios.append(float(np.vdot(got, want) / np.vdot(want, want)))
         hypothesis = diagnosis.explain(
-            d, [c for _, _, c in cases], [points[i] for i, _, _ in cases], close, ratios
+            d, [c[2] for c in cases], [points[c[0]] for c in cases], close, ratios
         )
         first, same = diagnosis.entry_region(d, wrong)
-        if node is None and hypothesis is not None and hypothesis.node in node_names:
-            node = hypothesis.node
-            alternatives = tuple(same) if first == node else ()
-        elif node is None:
+        if node is None and hypothesis is not None:  # a tested explanation: it says where
+            node = hypothesis.node if hypothesis.node in node_names else None
+            alternatives = tuple(same) if node is not None and first == node else ()
+        elif node is None:  # which gradients are wrong is the only clue
             node, alternatives = first, tuple(same)
         for i, f in enumerate(findings):
             if not (f.is_failure and f.source == label and f.variable in wrong):
                 continue
-            pattern = hypothesis.pattern if hypothesis is not None else f.pattern
+            pattern = hypothesis.pattern if hypothesis is not None else patterns[f.variable]
             detail = f.detail
             if node is None:
                 consumers = [t.consumer for t in d.adjoint(f.variable).terms]
@@ -1215,6 +1260,26 @@ def _locate(d: Derivation, mismatched, points, findings: list[Finding], oracle, 
             findings[i] = _with(
                 f, node=node, alternatives=alternatives, pattern=pattern, detail=detail
             )
+
+
+def _pattern_over_points(name: str, cases, close) -> str | None:
+    """The pattern of one variable's claimed gradient that holds at every point where it was
+    wrong: the same pattern at each, or a factor that holds over all of them together."""
+    got = [c[2][name] for c in cases]
+    want = [c[3][name] for c in cases]
+    singles = [diagnosis.array_pattern(g, w, close) for g, w in zip(got, want, strict=True)]
+    if singles[0] is not None and all(p == singles[0] for p in singles):
+        return singles[0]
+    if all(g.shape == w.shape for g, w in zip(got, want, strict=True)):
+        stacked = diagnosis.array_pattern(
+            np.concatenate([g.ravel() for g in got]),
+            np.concatenate([w.ravel() for w in want]),
+            close,
+        )
+        if stacked is not None and "entries wrong" not in stacked:
+            return stacked
+    counts = [p for p in singles if p is not None and "entries wrong" in p]
+    return counts[0] if counts and len(counts) == len(singles) else None
 
 
 def _with(f: Finding, **changes) -> Finding:

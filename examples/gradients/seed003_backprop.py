@@ -1,8 +1,10 @@
 """Backpropagation of the two-layer sigmoid network of lecture note `003`, written by hand as
 the note works it: one function that is right, and one with a single slip.
 
-    symgrad verify examples/seed003_two_layer_sigmoid.py --against examples/gradients/seed003_backprop.py:backprop
-    symgrad verify examples/seed003_two_layer_sigmoid.py --against examples/gradients/seed003_backprop.py:backprop_with_a_slip
+    symgrad verify examples/seed003_two_layer_sigmoid.py \
+        --against examples/gradients/seed003_backprop.py:backprop
+    symgrad verify examples/seed003_two_layer_sigmoid.py \
+        --against examples/gradients/seed003_backprop.py:backprop_with_a_slip
 
 Each takes the model's values as keywords and returns the gradient as a dict by name.
 """
