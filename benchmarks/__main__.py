@@ -5,7 +5,7 @@ import importlib
 
 from .plots import PLOTS
 
-SUITES = ("evaluation", "derivation")
+SUITES = ("evaluation", "derivation", "verification")
 
 
 def main() -> None:

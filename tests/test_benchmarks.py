@@ -58,3 +58,21 @@ def test_evaluation_benchmark_smoke(tmp_path):
     from benchmarks.plots import plot_evaluation
 
     assert plot_evaluation(output.with_suffix(".json")).stat().st_size > 0
+
+
+def test_verification_benchmark_smoke(tmp_path):
+    pytest.importorskip("torch")
+    from benchmarks import verification
+
+    output = tmp_path / "verification.md"
+    table = verification.main(
+        ["--size", "small", "--trials", "2", "--repeat", "1", "--output", str(output)]
+    )
+    assert output.read_text() == table
+    assert "| symgrad verify | one wrong entry (w1), float64 |" in table
+    assert "| gradcheck slow | one wrong entry (w1), float64 |" in table
+    # the wrong entry is caught by symgrad at every place it is put
+    row = next(
+        line for line in table.splitlines() if line.startswith("| symgrad verify | one wrong")
+    )
+    assert row.split("|")[5].strip() == "2/2" and "caught every time" in row

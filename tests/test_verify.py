@@ -1,0 +1,347 @@
+"""symgrad.verify and `symgrad verify`: the report, someone else's gradient, domains, the
+Hypothesis strategies, scale, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import symgrad
+from symgrad import Model, bce, log, sigmoid, sqrt, strategies
+from symgrad.cli import main
+from symgrad.domains import domains_of
+from symgrad.errors import SymgradError
+
+from .conftest import EXAMPLES, example_path, load_example
+
+EXAMPLE_FILES = sorted(path.name for path in EXAMPLES.glob("*.py"))
+SEED003 = example_path("seed003_two_layer_sigmoid.py")
+SEED004 = example_path("seed004_relu_mlp.py")
+BACKPROP = str(EXAMPLES / "gradients" / "seed003_backprop.py")
+MANUAL004 = str(EXAMPLES / "gradients" / "seed004_manual.py")
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+# --- every example, from the command line ----------------------------------------------------
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES)
+def test_verify_passes_on_every_example_with_a_row_per_parameter(example):
+    result = run("verify", example_path(example), "--points", "3")
+    assert result.exit_code == 0, result.output
+    assert "all gradients agree" in result.output
+    derivation = symgrad.derive(load_example(example))
+    table = result.output.split("\n\n")[1].splitlines()
+    assert table[0].split()[:2] == ["variable", "shape"]
+    assert [line.split()[0] for line in table[2:]] == list(derivation.wrt)
+    assert all(line.rstrip().endswith("ok") for line in table[2:])
+
+
+def test_a_hand_written_backward_with_one_slip_exits_1_naming_parameter_node_and_pattern():
+    right = run("verify", SEED003, "--against", f"{BACKPROP}:backprop")
+    assert right.exit_code == 0, right.output
+    wrong = run("verify", SEED003, "--against", f"{BACKPROP}:backprop_with_a_slip")
+    assert wrong.exit_code == 1
+    lines = [line for line in wrong.output.splitlines() if line.startswith("- mismatch")]
+    assert [line.split()[2] for line in lines] == ["∂L/∂W1", "∂L/∂W2", "∂L/∂b1"]
+    for line in lines:
+        assert "sign flipped" in line
+        assert "first wrong node sigma1 (or z1" in line
+    assert "3 of 9 gradients wrong (W1, W2, b1)" in wrong.output
+
+
+def test_the_lecture_s_own_manual_backward_of_seed_004_verifies():
+    result = run("verify", SEED004, "--against", f"{MANUAL004}:backward", "--points", "2")
+    assert result.exit_code == 0, result.output
+
+
+def test_json_report():
+    result = run("verify", SEED003, "--points", "2", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["ok"] is True and data["model"] == "two_layer_sigmoid"
+    assert data["points"] == ["the example", "random point 1", "random point 2"]
+    assert [v["name"] for v in data["variables"]] == [
+        "W1",
+        "W2",
+        "W3",
+        "W4",
+        "W5",
+        "W6",
+        "b1",
+        "b2",
+        "b3",
+    ]
+    assert all(v["verdict"] == "ok" for v in data["variables"])
+    assert data["checked"] == ["numpy", "torch"]
+    wrong = json.loads(
+        run("verify", SEED003, "--against", f"{BACKPROP}:backprop_with_a_slip", "--json").output
+    )
+    assert wrong["ok"] is False
+    finding = next(f for f in wrong["findings"] if f["kind"] == "mismatch")
+    assert finding["variable"] == "W1" and finding["node"] == "sigma1"
+    assert finding["pattern"] == "sign flipped" and finding["alternatives"] == ["z1"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--against", "no_colon"], "--against expects FILE:FUNCTION"),
+        (["--against", "missing.py:f"], "missing.py: no such file"),
+        (["--against", f"{BACKPROP}:nope"], "no function 'nope' (it defines backprop"),
+        (["--against", f"{BACKPROP}:np"], "'np' is a module, not a function"),
+        (["--dtype", "float16"], "Invalid value for '--dtype'"),
+        (["--points", "-1"], "Invalid value for '--points'"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(args, message):
+    result = run("verify", SEED003, *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_gradient_that_fails_or_returns_the_wrong_thing_is_named(tmp_path):
+    module = tmp_path / "grads.py"
+    module.write_text(
+        "def broken(**values):\n    raise ValueError('shapes do not match')\n"
+        "def partial(**values):\n    return {'W1': 0.0}\n"
+        "def short(**values):\n    return (0.0, 1.0)\n"
+    )
+    broken = run("verify", SEED003, "--against", f"{module}:broken")
+    assert broken.exit_code == 2
+    assert "broken failed when called with the model's values" in broken.output
+    assert "ValueError: shapes do not match" in broken.output
+    partial = run("verify", SEED003, "--against", f"{module}:partial")
+    assert partial.exit_code == 2 and "partial returned no gradient for W2, W3" in partial.output
+    short = run("verify", SEED003, "--against", f"{module}:short")
+    assert short.exit_code == 2 and "short returned 2 gradients; expected 9" in short.output
+
+
+def test_cuda_device_is_refused_cleanly_without_a_gpu():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: see test_verify_on_cuda")
+    result = run("verify", SEED003, "--device", "cuda")
+    assert result.exit_code == 2
+    assert "PyTorch sees no CUDA device" in result.output
+
+
+def test_verify_on_cuda():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    for dtype in ("float64", "float32"):
+        report = symgrad.verify(
+            load_example("seed004_relu_mlp.py"), device="cuda", dtype=dtype, points=2
+        )
+        assert report.ok, str(report)
+
+
+def test_progress_bar_on_stderr_when_it_takes_longer_than_a_moment():
+    env = {**os.environ, "SYMGRAD_PROGRESS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "symgrad.cli", "verify", SEED004, "--points", "6"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "verifying [" in done.stderr and "7/7 points" in done.stderr
+    assert "verifying [" not in done.stdout
+
+
+# --- the Python interface ------------------------------------------------------------------
+
+
+def test_report_reads_as_a_table_and_as_json():
+    report = symgrad.verify(load_example("seed003_two_layer_sigmoid.py"), points=2)
+    assert report.ok
+    assert set(report.rows) == set(symgrad.derive(load_example("seed003_two_layer_sigmoid.py")).wrt)
+    data = json.loads(report.to_json())
+    assert data["ok"] and len(data["points"]) == 3
+    assert "vs autograd" in report.table()
+
+
+def test_a_tuple_in_wrt_order_and_torch_tensors_are_accepted():
+    torch = pytest.importorskip("torch")
+    m = load_example("seed002_chain_rule.py")
+
+    def as_tuple(x, y, w):
+        return (2 * (x * w - y) * x,)
+
+    def with_torch(x, y, w):
+        if not isinstance(w, torch.Tensor):
+            raise TypeError("this backward takes tensors")
+        return {"w": 2 * (x * w - y) * x}
+
+    assert symgrad.verify(m, against=as_tuple).ok
+    assert symgrad.verify(m, against=with_torch).ok
+    assert not symgrad.verify(m, against=lambda x, y, w: (4 * (x * w - y) * x,)).ok
+
+
+def test_a_compiled_gradient_can_be_the_claim():
+    d = symgrad.derive(load_example("seed003_two_layer_sigmoid.py"))
+    assert symgrad.verify(d, against=symgrad.compile(d, "numpy"), points=2).ok
+    if pytest.importorskip("torch"):
+        assert symgrad.verify(d, against=symgrad.compile(d, "torch"), points=2, dtype="float32").ok
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    flat=st.integers(0, 1000 * 100 + 100 * 2 - 1),
+    size=st.sampled_from([1e-2, -1e-2, 1.0]),
+)
+def test_one_wrong_entry_anywhere_in_the_seed_004_gradient_is_caught_and_located(flat, size):
+    d = _seed004()
+    grad = symgrad.compile(d, "numpy")
+    name, index = ("w1", np.unravel_index(flat, (1000, 100))) if flat < 100_000 else (
+        "w2", np.unravel_index(flat - 100_000, (100, 2)))  # fmt: skip
+
+    def wrong(**values):
+        _, g = grad(**values)
+        g = {k: np.array(v) for k, v in g.items()}
+        g[name][index] += size * (abs(g[name][index]) + np.mean(np.abs(g[name])))
+        return g
+
+    report = symgrad.verify(d, against=wrong, points=0)
+    assert not report.ok
+    (finding,) = report.mismatches
+    assert finding.variable == name and finding.entries == (tuple(map(int, index)),)
+    assert (
+        finding.pattern
+        == f"1 of {d.variable(name).shape[0] * d.variable(name).shape[1]} entries wrong"
+    )
+
+
+_CACHE: dict = {}
+
+
+def _seed004():
+    if "d" not in _CACHE:
+        _CACHE["d"] = symgrad.derive(load_example("seed004_relu_mlp.py"))
+    return _CACHE["d"]
+
+
+def test_an_undefined_point_is_labelled_not_called_a_mismatch():
+    m = Model("log_loss")
+    x = m.inputs("x")
+    w = m.params("w")
+    m.loss("L", log(w * x))
+    m.example(x=1.0, w=-2.0)  # log of a negative number
+    report = symgrad.verify(m, points=3)
+    assert report.ok
+    (undefined,) = [f for f in report.findings if f.kind == "undefined"]
+    assert undefined.point == 0 and undefined.node == "L" and "log" in undefined.detail
+    assert any("drawn again" in note for note in report.notes)
+
+
+def test_verify_works_without_an_example():
+    m = Model("no_example")
+    x = m.inputs("x")
+    w = m.params("w")
+    m.loss("L", sigmoid(w * x) ** 2)
+    report = symgrad.verify(m, points=4)
+    assert report.ok and report.points[0] == "random point 1"
+    with pytest.raises(SymgradError, match="no example point"):
+        symgrad.verify(m, points=0)
+
+
+def test_bad_options_raise_one_line_errors():
+    m = load_example("seed002_chain_rule.py")
+    with pytest.raises(SymgradError, match="dtype must be one of float64, float32"):
+        symgrad.verify(m, dtype="float16")
+    with pytest.raises(SymgradError, match="points must be a whole number"):
+        symgrad.verify(m, points=-2)
+    with pytest.raises(SymgradError, match="at= gives no value for w"):
+        symgrad.verify(m, at=[{"x": 1.0, "y": 2.0}])
+    with pytest.raises(SymgradError, match="against must be a callable"):
+        symgrad.verify(m, against=42)
+
+
+# --- domains and strategies ---------------------------------------------------------------------
+
+
+def domain_model() -> Model:
+    m = Model("domains")
+    x = m.inputs("x", domain="positive")
+    p, t = m.inputs("p t")
+    s = m.params("s")
+    r = m.params("r", domain=(-2, 3))
+    m.loss("L", bce(p, t) + log(x) * s**2 + sqrt(r + 2))
+    m.example(x=1.5, p=0.3, t=1.0, s=0.5, r=0.0)
+    return m
+
+
+def test_domains_come_from_declarations_and_from_what_expressions_need():
+    domains = {k: str(v) for k, v in domains_of(symgrad.derive(domain_model())).items()}
+    assert domains == {
+        "x": "positive",
+        "p": "probability",
+        "t": "unit",
+        "s": "real",
+        "r": "[-2, 3]",
+    }
+
+
+@settings(max_examples=40, deadline=None)
+@given(point=strategies.points(domain_model()))
+def test_strategy_points_lie_inside_every_domain(point):
+    domains = domains_of(symgrad.derive(domain_model()))
+    for name, value in point.items():
+        assert domains[name].contains(value), (name, value)
+
+
+@settings(max_examples=10, deadline=None)
+@given(point=strategies.points(load_example("seed003_two_layer_sigmoid.py")))
+def test_strategies_drive_verify_at_points_of_your_own(point):
+    model = load_example("seed003_two_layer_sigmoid.py")
+    report = symgrad.verify(model, at=[point], points=0)
+    assert report.ok and report.points[-1] == "given point 1"
+
+
+def test_random_points_respect_declared_domains():
+    report = symgrad.verify(domain_model(), points=30, seed=5)
+    assert report.ok, str(report)
+    assert "domains: x positive, p probability, t unit, r [-2, 3]" in report.notes
+
+
+@pytest.mark.parametrize(
+    ("declare", "message"),
+    [
+        (lambda m: m.inputs("x", domain="imaginary"), "unknown domain 'imaginary'"),
+        (lambda m: m.params("w", domain=(3, 1)), "must be (low, high) with low < high"),
+        (lambda m: m.params("w", domain=[0, 1]), "a domain is a name such as 'positive'"),
+    ],
+)
+def test_bad_domains_are_refused_naming_the_declaration(declare, message):
+    with pytest.raises(SymgradError, match=re.escape(message)) as error:
+        declare(Model("bad"))
+    assert "test_verify.py:" in error.value.where  # the declaration's own file and line
+
+
+def test_an_example_outside_its_domain_is_refused():
+    m = Model("outside")
+    m.inputs("x", domain="positive")
+    with pytest.raises(
+        SymgradError, match="example value for 'x' lies outside its domain positive"
+    ):
+        m.example(x=-1.0)
+
+
+def test_a_declared_domain_that_contradicts_the_expression_is_refused():
+    m = Model("contradiction")
+    x = m.inputs("x", domain="negative")
+    m.loss("L", log(x))
+    with pytest.raises(SymgradError, match="no value is both negative and positive"):
+        symgrad.verify(m, points=2)
