@@ -54,6 +54,7 @@ UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
 # measured (see ``_rounding``), so the margin only absorbs how rounding varies between programs
 # computing the same numbers in a different order.
 ROUNDING_MARGIN = 64.0
+RESOLUTION = 1e-3  # a finite difference with a wider error bar (relative) resolves nothing
 FD_ENTRIES = 12  # sampled entries per variable when a variable has more than FD_ALL entries
 FD_ALL = 64
 FD_DIRECTIONS = 2  # random projections per variable with more than FD_ALL entries
@@ -896,13 +897,16 @@ class _Point:
         return direction, size
 
     def fd_check(self, name: str, direction: np.ndarray, expected: float, error: float):
-        """(estimate, agrees, crossed-kink) for one directional derivative."""
+        """(estimate, agrees, crossed-kink) for one directional derivative. An estimate whose
+        error bar is wider than RESOLUTION of the quantity's size agrees with anything, so it
+        does not count as agreeing (``_fd_direction`` calls it noise)."""
         scale = abs(expected) + float(np.sum(np.abs(direction) * self.scale[name]))
         estimate = self.fd.estimate(self.point, name, direction, self.loss, scale)
-        if estimate.agrees_with(expected, error):
+        resolved = lambda e: e.error <= RESOLUTION * scale  # noqa: E731
+        if estimate.agrees_with(expected, error) and resolved(estimate):
             return estimate, True, False
         careful = self.fd.estimate(self.point, name, direction, self.loss, scale, careful=True)
-        if careful.agrees_with(expected, error):
+        if careful.agrees_with(expected, error) and resolved(careful):
             return careful, True, False
         crossed = self.kink_along(name, direction, 10 * fd.U64 ** (1 / 5)) is not None
         return careful, False, crossed
@@ -942,11 +946,12 @@ class _Point:
         estimate, agrees, crossed = self.fd_check(name, direction, want, err)
         row.fd_checked += 1
         row.fd_methods.add(estimate.method)
-        if not crossed:  # across a kink the estimate measures the kink, reported below
+        kind = (
+            None if agrees else self._fd_disagrees(name, entry, direction, want, estimate, crossed)
+        )
+        if kind in (None, MISMATCH):  # a kink or noise is reported, not a measure of agreement
             over = abs(estimate.value - want) / max(3 * (estimate.error + err), 1e-300)
             row.fd_worst = max(row.fd_worst, over)
-        if not agrees:
-            self._fd_disagrees(name, entry, direction, want, estimate, crossed)
 
     def _fd_entries(self, name: str) -> list[tuple[int, ...]]:
         shape = np.shape(self.expected[name])
@@ -956,7 +961,8 @@ class _Point:
         picks = self.rng.choice(size, size=FD_ENTRIES, replace=False)
         return [tuple(map(int, np.unravel_index(i, shape))) for i in picks]
 
-    def _fd_disagrees(self, name, entry, direction, want, estimate, crossed) -> None:
+    def _fd_disagrees(self, name, entry, direction, want, estimate, crossed) -> str:
+        """Label a finite difference that disagrees with the symbolic value; returns the label."""
         if crossed or self.near_kink:
             left, right = self.sides(name, direction, 10 * fd.U64 ** (1 / 5))
             lo, hi = sorted((left.value, right.value))
@@ -981,16 +987,19 @@ class _Point:
                     + ("" if entry is not None else "; along a random direction"),
                 )
             )
-            return
+            return self.findings[-1].kind
         # both finite-difference estimates disagree, and no kink is near: ask again with a
         # tenfold larger and smaller step; if those disagree with each other, the estimate is noise
         phi = lambda t: self.fd.loss(self.point, name, direction, t)  # noqa: E731
         wide = fd.richardson(phi, self.loss, h=10 * fd.U64 ** (1 / 5))
         narrow = fd.richardson(phi, self.loss, h=0.1 * fd.U64 ** (1 / 5))
         consistent = abs(wide.value - narrow.value) <= 3 * (wide.error + narrow.error)
+        scale = abs(want) + float(np.sum(np.abs(direction) * self.scale[name]))
+        resolved = max(wide.error, narrow.error) <= RESOLUTION * scale
+        confirmed = consistent and resolved and not wide.agrees_with(want)
         self.findings.append(
             Finding(
-                MISMATCH if consistent else NOISE,
+                MISMATCH if confirmed else NOISE,
                 self.index,
                 variable=name,
                 source="symbolic",
@@ -1003,10 +1012,16 @@ class _Point:
                 detail=(
                     f"{estimate.method} error estimate {estimate.error:.2g}"
                     + ("" if entry is not None else "; along a random direction")
-                    + ("" if consistent else "; estimates at other steps disagree with each other")
+                    + (
+                        ""
+                        if confirmed
+                        else "; finite differences cannot resolve this derivative here"
+                        " (estimates at other steps disagree, or their error bars are wide)"
+                    )
                 ),
             )
         )
+        return self.findings[-1].kind
 
     def label_kink(self) -> None:
         """A point within a step of a kink is labelled even where no entry disagreed (a kink

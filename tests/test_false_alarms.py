@@ -95,3 +95,16 @@ def test_a_subgradient_that_is_not_between_left_and_right_is_a_mismatch():
     outside = symgrad.verify(m, against=lambda x, w, b: {"w": 3.0 * x, "b": 1.0}, points=0)
     assert not outside.ok
     assert {f.variable for f in outside.mismatches} == {"w"}
+
+
+def test_finite_differences_that_cannot_resolve_a_function_are_called_noise_not_a_mismatch():
+    """sin(10⁸ w) turns over in 10⁻⁸: no finite step resolves it (abs elsewhere in the loss
+    rules out the complex step). The analytic witnesses agree, so the verdict stands."""
+    m = Model("fast_wiggle")
+    w, v = m.params("w v")
+    m.loss("L", symgrad.sin(10**8 * w) + Abs(v))
+    m.example(w=0.3, v=0.5)
+    report = symgrad.verify(m, points=5)
+    assert report.ok, str(report)
+    noise = [f for f in report.findings if f.kind == "finite-difference noise"]
+    assert noise and {f.variable for f in noise} == {"w"}
