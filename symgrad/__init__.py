@@ -46,6 +46,7 @@ from .tensors import (
     transpose,
 )
 from .tensors import sum as sum
+from .testing import assert_gradients
 from .verify import Report, verify
 
 # SymPy's functions, acting entry by entry when given a matrix.
@@ -82,6 +83,7 @@ __all__ = [
     "Trace",
     "Variable",
     "__version__",
+    "assert_gradients",
     "bce",
     "compile",
     "cos",
