@@ -274,6 +274,19 @@ def codegen_command(file, model_name, wrt, backend, reduction, output):
         click.echo(source, nl=False)
 
 
+@main.command("rules")
+@click.option("--text", "fmt", flag_value="text", help="For the terminal (the default).")
+@click.option("--markdown", "fmt", flag_value="markdown", help="A Markdown table with $ math.")
+@click.option("--latex", "fmt", flag_value="latex", help="An align* block (needs amsmath).")
+@output_option
+@reports_errors
+def rules_command(fmt, output):
+    """Print the rule table: every primitive with its derivative, kink and code spellings."""
+    from .rendering.rules import render_rules
+
+    write_output(render_rules(choose_format(fmt, output, False)), output)
+
+
 @main.command("verify")
 @click.argument("file", type=click.Path(dir_okay=False))
 @model_option

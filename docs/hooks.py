@@ -1,0 +1,287 @@
+"""MkDocs hooks: every generated page of the site, made from examples/ at build time.
+
+The worked-example pages (English, and Korean for the seeds 002 and 003), the rule table, the
+command-line reference, the reports on the verification page and the performance tables are
+all written here by symgrad itself, so no formula on the site is typed by hand and changing an
+example changes its page. Every formula the pages contain is recorded in
+``symgrad-math.json`` in the built site; ``tests/test_docs.py`` checks that the built HTML holds
+no other.
+
+KaTeX (pinned, from npm: ``npm install --prefix .ci/node katex@0.16.22``) is copied into the
+site, so the pages render their math with no network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+KATEX = Path(os.environ.get("SYMGRAD_KATEX", ROOT / ".ci" / "node" / "node_modules" / "katex"))
+KOREAN = ("seed002_chain_rule", "seed003_two_layer_sigmoid")
+LEARNING_RATES = {"seed003_two_layer_sigmoid": 1.0, "seed002_chain_rule": 0.01}
+log = logging.getLogger("mkdocs.plugins.symgrad")
+
+_formulas: set[str] = set()
+_pages: dict[str, str] = {}
+
+
+def example_names() -> list[str]:
+    return sorted(path.stem for path in EXAMPLES.glob("*.py"))
+
+
+# --- MkDocs events -------------------------------------------------------------------------------
+
+
+def on_config(config):
+    """The navigation, with one page per example file (so a new example gets a page)."""
+    examples = [{_title(name): f"examples/{name}.md"} for name in example_names()]
+    korean = [{_title(name): f"ko/{name}.md"} for name in KOREAN]
+    config["nav"] = [
+        {"Getting started": "index.md"},
+        {"Model files": "model-files.md"},
+        {"Worked examples": examples},
+        {"한국어": korean},
+        {"The rule table": "rules.md"},
+        {"Verification": "verification.md"},
+        {"Command line": "cli.md"},
+        {"Performance": "performance.md"},
+    ]
+    return config
+
+
+def on_files(files, config):
+    _formulas.clear()
+    _pages.clear()
+    for name in example_names():
+        _pages[f"examples/{name}.md"] = example_page(name, "en")
+        svg = graph_svg(name)
+        if svg is not None:
+            files.append(File.generated(config, f"examples/{name}.svg", content=svg))
+    for name in KOREAN:
+        _pages[f"ko/{name}.md"] = example_page(name, "ko")
+    _pages["rules.md"] = rules_page()
+    _pages["cli.md"] = cli_page()
+    _pages["performance.md"] = performance_page()
+    for uri, text in _pages.items():
+        _record_math(text)
+        files.append(File.generated(config, uri, content=text))
+    for png in sorted((ROOT / "benchmarks" / "results").glob("*.png")):
+        files.append(File.generated(config, f"performance/{png.name}", content=png.read_bytes()))
+    return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    """Hand-written pages take generated pieces where they say ``<!-- symgrad: … -->``."""
+
+    def replace(match):
+        text = generated_piece(match.group(1).strip())
+        _record_math(text)
+        return text
+
+    return re.sub(r"<!--\s*symgrad:(.*?)-->", replace, markdown)
+
+
+def on_post_build(config):
+    site = Path(config["site_dir"])
+    if not (KATEX / "dist" / "katex.min.js").is_file():
+        raise PluginError(
+            f"KaTeX is not at {KATEX}; install it with "
+            "npm install --prefix .ci/node katex@0.16.22 (or set SYMGRAD_KATEX)"
+        )
+    target = site / "assets" / "katex"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(KATEX / "dist", target, ignore=shutil.ignore_patterns("*.mjs", "*.ts"))
+    (site / "symgrad-math.json").write_text(
+        json.dumps(sorted(_formulas), ensure_ascii=False, indent=0), encoding="utf-8"
+    )
+
+
+# --- the generated pages -------------------------------------------------------------------------
+
+
+def _title(name: str) -> str:
+    return name
+
+
+def _load(name: str):
+    import symgrad
+    from symgrad.loader import load_model
+
+    return symgrad.derive(load_model(str(EXAMPLES / f"{name}.py")))
+
+
+def _docstring(name: str) -> str:
+    import ast
+
+    tree = ast.parse((EXAMPLES / f"{name}.py").read_text(encoding="utf-8"))
+    return (ast.get_docstring(tree) or "").strip()
+
+
+def _demote(markdown: str) -> str:
+    """The worked example's headings one level down, under the page's own title; a formula in
+    a heading written as plain text, since the table of contents shows headings as text."""
+
+    def heading(match):
+        text = re.sub(r"\$(.+?)\$", lambda m: _plain(m.group(1)), match.group(2))
+        return f"#{match.group(1)} {text}"
+
+    return re.sub(r"^(#+) (.*)$", heading, markdown, flags=re.M)
+
+
+GREEK = {r"\alpha": "α", r"\eta": "η", r"\times": "×", r"\cdot": "·"}
+
+
+def _plain(tex: str) -> str:
+    for command, letter in GREEK.items():
+        tex = tex.replace(command, letter)
+    return tex.replace("{", "").replace("}", "").replace("\\", "")
+
+
+def example_page(name: str, lang: str) -> str:
+    import symgrad
+
+    d = _load(name)
+    worked = symgrad.render(d, "markdown", lang=lang, lr=LEARNING_RATES.get(name))
+    worked = re.sub(r"\A# .*\n", "", worked)  # the page has its own title
+    heading = "풀이" if lang == "ko" else "Worked example"
+    parts = [f"# {name}", ""]
+    doc = _docstring(name)
+    if doc:
+        source = f"examples/{name}.py"
+        parts += [f"The model file `{source}` says:", ""]
+        parts += ["```text", doc, "```", ""]
+    parts += [f"## {heading}", "", _demote(worked).strip(), ""]
+    if lang == "en":
+        parts += ["## Computational graph", ""]
+        if graph_svg(name) is not None:
+            parts += [f"![The computational graph of {name}]({name}.svg)", ""]
+        else:
+            log.info("Graphviz's dot is not installed: %s shows its graph as DOT", name)
+            parts += ["```dot", _dot(name).strip(), "```", ""]
+        parts += ["## Generated code", ""]
+        for backend, label in (("numpy", "NumPy"), ("torch", "PyTorch")):
+            try:
+                source = symgrad.compile(d, backend).source
+            except symgrad.SymgradError as error:  # torch not installed
+                source = f"# {error}"
+            parts += [f'??? example "{label}: `symgrad codegen examples/{name}.py --backend '
+                      f'{backend}`"', "", "    ```python"]  # fmt: skip
+            parts += [f"    {line}" if line else "" for line in source.rstrip().splitlines()]
+            parts += ["    ```", ""]
+    return "\n".join(parts)
+
+
+def _dot(name: str) -> str:
+    from symgrad import graph_dot
+
+    return graph_dot(_load(name))
+
+
+def graph_svg(name: str) -> bytes | None:
+    dot = shutil.which("dot")
+    if dot is None:
+        return None
+    done = subprocess.run([dot, "-Tsvg"], input=_dot(name).encode(), capture_output=True)
+    if done.returncode != 0:
+        raise PluginError(f"Graphviz could not draw {name}: {done.stderr.decode().strip()}")
+    return done.stdout
+
+
+def rules_page() -> str:
+    from symgrad.rendering.rules import render_rules
+
+    return "\n".join([
+        "# The rule table",
+        "",
+        "Every primitive symgrad differentiates is one row of `symgrad/rules.py`. This page is "
+        "that table, printed by `symgrad rules --markdown`: each derivative is the row's own "
+        "rule applied to symbols, in the textbook form the worked examples use.",
+        "",
+        render_rules("markdown"),
+    ])  # fmt: skip
+
+
+def cli_page() -> str:
+    import click
+
+    from symgrad.cli import main
+
+    parts = ["# Command line", "", "Generated from the commands themselves (`--help`).", ""]
+    root = click.Context(main, info_name="symgrad")
+    parts += ["## symgrad", "", "```text", main.get_help(root), "```", ""]
+    for name in sorted(main.commands):
+        command = main.commands[name]
+        context = click.Context(command, info_name=name, parent=root)
+        parts += [f"## symgrad {name}", "", "```text", command.get_help(context), "```", ""]
+    return "\n".join(parts)
+
+
+def performance_page() -> str:
+    results = ROOT / "benchmarks" / "results"
+    parts = ["# Performance", "", "The tables `python -m benchmarks` writes under "
+             "`benchmarks/results/`, as they stand in the repository.", ""]  # fmt: skip
+    for table in sorted(results.glob("*.md")):
+        text = table.read_text(encoding="utf-8")
+        parts += [_demote(text).strip(), ""]
+    for png in sorted(results.glob("*.png")):
+        parts += [f"![{png.stem}](performance/{png.name})", ""]
+    readme = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    parts += ["## How they are run", "", _demote(re.sub(r"\A# .*\n", "", readme)).strip(), ""]
+    return "\n".join(parts)
+
+
+def generated_piece(spec: str) -> str:
+    """What a ``<!-- symgrad: … -->`` marker asks for: ``run ARGS`` (the output of
+    ``symgrad ARGS``, as a text block) or ``file PATH`` (a file's code, without its docstring)."""
+    kind, _, rest = spec.partition(" ")
+    if kind == "run":
+        return "```text\n$ symgrad " + rest + "\n" + _run(rest).rstrip() + "\n```"
+    if kind == "file":  # a model file's code, its docstring left out
+        source = (ROOT / rest).read_text(encoding="utf-8")
+        source = re.sub(r'\A""".*?"""\n+', "", source, flags=re.S)
+        return "```python\n" + source.rstrip() + "\n```"
+    raise PluginError(f"unknown generated piece {spec!r}")
+
+
+def _run(arguments: str) -> str:
+    import shlex
+
+    from click.testing import CliRunner
+
+    from symgrad.cli import main
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # the commands name files relative to the repository
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            result = CliRunner().invoke(main, shlex.split(arguments), catch_exceptions=False)
+    finally:
+        os.chdir(cwd)
+    return result.output
+
+
+def _record_math(markdown: str) -> None:
+    """Every formula in generated Markdown: ``$$ … $$`` blocks and ``$ … $`` inline."""
+    for tex in re.findall(r"\$\$(.+?)\$\$", markdown, flags=re.S):
+        _formulas.add(normalise(tex))
+    inline = re.sub(r"\$\$(.+?)\$\$", "", markdown, flags=re.S)
+    inline = re.sub(r"```.*?```", "", inline, flags=re.S)
+    for tex in re.findall(r"(?<![\\$])\$(?!\s)(.+?)(?<![\\\s])\$", inline):
+        _formulas.add(normalise(tex))
+
+
+def normalise(tex: str) -> str:
+    return " ".join(tex.split())
