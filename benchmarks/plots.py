@@ -83,4 +83,29 @@ def plot_derivation(results: Path = RESULTS / "derivation.json") -> Path:
     return out
 
 
-PLOTS = {"evaluation": plot_evaluation, "derivation": plot_derivation}
+def plot_verification(results: Path = RESULTS / "verification.json") -> Path:
+    """Time of each check (log scale), each bar labelled with how often it judged right."""
+    plt = _pyplot()
+    rows = json.loads(results.read_text())
+    figure, axis = plt.subplots(figsize=(9, 4))
+    labels = [f"{r['checker']}\n{r['case']}" for r in rows]
+    colours = ["tab:green" if r["right"] == r["runs"] else "tab:red" for r in rows]
+    axis.barh(range(len(rows)), [r["seconds"] for r in rows], color=colours)
+    for i, r in enumerate(rows):
+        axis.text(r["seconds"], i, f"  {r['right']}/{r['runs']} right", va="center", fontsize=8)
+    axis.set_yticks(range(len(rows)), labels, fontsize=7)
+    axis.invert_yaxis()
+    axis.set_xscale("log")
+    axis.set_xlabel("seconds per check (median, log scale); red: a false alarm or a miss")
+    figure.tight_layout()
+    out = results.with_suffix(".png")
+    figure.savefig(out, dpi=120)
+    plt.close(figure)
+    return out
+
+
+PLOTS = {
+    "evaluation": plot_evaluation,
+    "derivation": plot_derivation,
+    "verification": plot_verification,
+}

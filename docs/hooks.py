@@ -30,7 +30,16 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 KATEX = Path(os.environ.get("SYMGRAD_KATEX", ROOT / ".ci" / "node" / "node_modules" / "katex"))
 KOREAN = ("seed002_chain_rule", "seed003_two_layer_sigmoid")
-LEARNING_RATES = {"seed003_two_layer_sigmoid": 1.0, "seed002_chain_rule": 0.01}
+# The update each page shows: the learning rate of the example's lecture note (0.01 where the
+# note trains with another optimiser or says none).
+LEARNING_RATES = {
+    "seed000_linear_adam": 0.01,
+    "seed001_linear_regression": 0.01,
+    "seed002_chain_rule": 0.01,
+    "seed003_layers": 1.0,
+    "seed003_two_layer_sigmoid": 1.0,
+    "seed004_relu_mlp": 1e-6,
+}
 log = logging.getLogger("mkdocs.plugins.symgrad")
 
 _formulas: set[str] = set()
@@ -154,7 +163,7 @@ def example_page(name: str, lang: str) -> str:
     import symgrad
 
     d = _load(name)
-    worked = symgrad.render(d, "markdown", lang=lang, lr=LEARNING_RATES.get(name))
+    worked = symgrad.render(d, "markdown", lang=lang, lr=LEARNING_RATES.get(name, 0.01))
     worked = re.sub(r"\A# .*\n", "", worked)  # the page has its own title
     heading = "풀이" if lang == "ko" else "Worked example"
     parts = [f"# {name}", ""]

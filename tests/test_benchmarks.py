@@ -76,3 +76,7 @@ def test_verification_benchmark_smoke(tmp_path):
         line for line in table.splitlines() if line.startswith("| symgrad verify | one wrong")
     )
     assert row.split("|")[5].strip() == "2/2" and "caught every time" in row
+    pytest.importorskip("matplotlib")
+    from benchmarks.plots import plot_verification
+
+    assert plot_verification(output.with_suffix(".json")).stat().st_size > 0
