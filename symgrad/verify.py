@@ -27,26 +27,41 @@ pattern (``off by ×2``, ``sign flipped``, ``transposed``, ``missing term``).
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import diagnosis
 from . import finite_differences as fd
-from .codegen import CompiledGradient, compile
+from .codegen import compile
 from .derivation import Derivation, derive
 from .domains import domains_of, random_point, scales_of, shapes_of
 from .errors import SymgradError
 from .model import Model
+from .report import (
+    MISMATCH,
+    NOISE,
+    NON_DIFFERENTIABLE,
+    UNDEFINED,
+    Finding,
+    Report,
+    VariableRow,
+    entry_text,
+)
+from .witnesses import (
+    Autograd,
+    Claim,
+    FiniteDifferences,
+    against_claim,
+    numpy_args,
+    own_claims,
+    torch_available,
+)
 
-MISMATCH = "mismatch"
-NON_DIFFERENTIABLE = "non-differentiable point"
-UNDEFINED = "undefined"
-NOISE = "finite-difference noise"
+__all__ = ["DTYPES", "Finding", "Report", "VariableRow", "verify"]
 
 DTYPES = ("float64", "float32")
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
@@ -61,505 +76,6 @@ FD_DIRECTIONS = 2  # random projections per variable with more than FD_ALL entri
 KINK_STEP = 1e-3  # a kink argument this close to 0 (relative to its size) is within a step
 AT_KINK = 1e-6  # a kink this close along a step's direction (in the variable's scale) is here
 REDRAWS = 50  # tries to draw a random point where the loss is finite
-
-
-# --- the report --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One disagreement, or one point that needed a label (a kink, an undefined loss)."""
-
-    kind: str
-    point: int  # index into Report.points
-    variable: str | None = None
-    source: str | None = None  # what was checked: "numpy", "torch", "against", "symbolic"
-    witness: str | None = None  # what it disagreed with
-    entries: tuple[tuple[int, ...], ...] = ()
-    count: int = 0  # entries concerned (``entries`` lists a few)
-    size: int = 0
-    claimed: float | None = None
-    expected: float | None = None
-    pattern: str | None = None
-    node: str | None = None
-    alternatives: tuple[str, ...] = ()
-    left: float | None = None
-    right: float | None = None
-    between: bool | None = None
-    detail: str = ""
-
-    @property
-    def is_failure(self) -> bool:
-        return self.kind == MISMATCH
-
-    def describe(self, points: Sequence[str], loss: str = "L", also: int = 0) -> str:
-        """One line; ``also`` counts the other points where the same thing was found."""
-        where = points[self.point] if self.point < len(points) else f"point {self.point}"
-        parts = [f"{self.kind}"]
-        if self.variable:
-            entry = _entry_text(self.entries[0]) if self.entries else ""
-            more = f" (and {self.count - 1} more of {self.size} entries)" if self.count > 1 else ""
-            parts.append(f"∂{loss}/∂{self.variable}{entry}{more}")
-        parts.append(f"at {where}" + (f" and {also} more point(s)" if also else ""))
-        line = " ".join(parts)
-        if self.claimed is not None and self.expected is not None:
-            source = self.source or "claimed"
-            line += f": {source} {self.claimed:.6g}, {self.witness} {self.expected:.6g}"
-        if self.pattern:
-            line += f"; {self.pattern}"
-        if self.node:
-            alt = (
-                f" (or {', '.join(self.alternatives)}: the gradients alone cannot tell)"
-                if self.alternatives
-                else ""
-            )
-            line += f"; first wrong node {self.node}{alt}"
-        if self.left is not None and self.right is not None:
-            inside = "lies between them" if self.between else "lies outside them"
-            line += f"; left {self.left:.6g}, right {self.right:.6g}, claimed {inside}"
-        if self.detail:
-            line += f"; {self.detail}"
-        return line
-
-    def to_dict(self) -> dict:
-        out = {k: v for k, v in self.__dict__.items() if v not in (None, (), "")}
-        out["entries"] = [list(e) for e in self.entries]
-        return out
-
-
-@dataclass
-class VariableRow:
-    """One line of the per-parameter table."""
-
-    name: str
-    shape: tuple[int, ...]
-    size: int
-    worst: float = 0.0  # largest |claimed − symbolic| over its tolerance, over points and claims
-    relative: float = 0.0  # largest |claimed − symbolic| / (|symbolic| + typical size)
-    autograd: float | None = None  # largest |autograd − symbolic| over its tolerance
-    fd_checked: int = 0  # entries and projections checked by finite differences
-    fd_worst: float = 0.0  # largest |FD − symbolic| over its error estimate
-    fd_methods: set[str] = field(default_factory=set)
-    verdict: str = "ok"
-
-    def to_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "shape": list(self.shape),
-            "entries": self.size,
-            "worst_over_tolerance": self.worst,
-            "worst_relative_error": self.relative,
-            "autograd_over_tolerance": self.autograd,
-            "finite_differences_checked": self.fd_checked,
-            "finite_differences_worst_over_error": self.fd_worst,
-            "finite_difference_methods": sorted(self.fd_methods),
-            "verdict": self.verdict,
-        }
-
-
-@dataclass
-class Report:
-    """What ``verify`` found. ``ok`` is true when nothing is a mismatch."""
-
-    model: str
-    loss: str
-    wrt: tuple[str, ...]
-    dtype: str
-    device: str
-    checked: tuple[str, ...]  # what was checked: ("numpy", "torch") or ("against",)
-    points: list[str]
-    rows: dict[str, VariableRow]
-    findings: list[Finding]
-    notes: list[str]
-    seconds: float = 0.0
-    seed: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not any(f.is_failure for f in self.findings)
-
-    @property
-    def mismatches(self) -> list[Finding]:
-        return [f for f in self.findings if f.is_failure]
-
-    def table(self) -> str:
-        """The per-parameter table, as the CLI prints it."""
-        header = (
-            "variable",
-            "shape",
-            "entries",
-            "vs symbolic",
-            "worst error",
-            "vs autograd",
-            "finite differences",
-            "verdict",
-        )
-        lines = []
-        for row in self.rows.values():
-            shape = "×".join(map(str, row.shape)) or "scalar"
-            autograd = "—" if row.autograd is None else _ratio(row.autograd)
-            methods = ", ".join(sorted(row.fd_methods)) or "—"
-            fdiff = (
-                f"{row.fd_checked} checked, {_ratio(row.fd_worst)} ({methods})"
-                if row.fd_checked
-                else "—"
-            )
-            lines.append(
-                (
-                    row.name,
-                    shape,
-                    str(row.size),
-                    _ratio(row.worst),
-                    f"{row.relative:.1e}",
-                    autograd,
-                    fdiff,
-                    row.verdict,
-                )
-            )
-        widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
-        rule = "  ".join("-" * w for w in widths)
-        fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()  # noqa: E731
-        return "\n".join([fmt(header), rule, *map(fmt, lines)])
-
-    def summary(self) -> str:
-        what = " and ".join(self.checked)
-        wrong = list(dict.fromkeys(f.variable or "?" for f in self.mismatches))
-        verdict = (
-            "all gradients agree"
-            if self.ok
-            else f"{len(wrong)} of {len(self.wrt)} gradients wrong ({', '.join(wrong)})"
-        )
-        return (
-            f"{self.model}: {verdict} ({what} in {self.dtype} on {self.device}, "
-            f"{len(self.points)} point(s), {self.seconds:.2f} s)"
-        )
-
-    def __str__(self) -> str:
-        parts = [self.summary(), "", self.table()]
-        groups: dict[tuple, list[Finding]] = {}
-        for f in self.findings:  # the same finding at several points reads once
-            groups.setdefault((f.kind, f.source, f.variable, f.node), []).append(f)
-        lines = [
-            f"- {g[0].describe(self.points, self.loss, len({f.point for f in g}) - 1)}"
-            for g in groups.values()
-        ]
-        if lines:
-            parts += ["", *lines[:30]]
-            if len(lines) > 30:
-                parts.append(f"- … and {len(lines) - 30} more")
-        if self.notes:
-            parts += ["", *[f"note: {n}" for n in self.notes]]
-        parts.append(
-            "\n(vs symbolic, vs autograd: the largest disagreement over its rounding-error "
-            "estimate; finite differences: over their error estimate; below 1 agrees. "
-            "worst error: relative to the gradient's size.)"
-        )
-        return "\n".join(parts)
-
-    def to_dict(self) -> dict:
-        return {
-            "model": self.model,
-            "loss": self.loss,
-            "ok": self.ok,
-            "wrt": list(self.wrt),
-            "dtype": self.dtype,
-            "device": self.device,
-            "checked": list(self.checked),
-            "seed": self.seed,
-            "points": self.points,
-            "variables": [row.to_dict() for row in self.rows.values()],
-            "findings": [f.to_dict() for f in self.findings],
-            "notes": self.notes,
-            "seconds": self.seconds,
-        }
-
-    def to_json(self, **kwargs) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, default=_jsonable, **kwargs)
-
-
-def _jsonable(value):
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, set):
-        return sorted(value)
-    raise TypeError(type(value).__name__)
-
-
-def _ratio(x: float) -> str:
-    """A disagreement over its tolerance: below 1 agrees; far above, the size is the news."""
-    if not math.isfinite(x):
-        return "inf"
-    if x >= 1000:
-        return "≫1"
-    return f"{x:.2g}"
-
-
-def _entry_text(entry: tuple[int, ...]) -> str:
-    return f"[{', '.join(map(str, entry))}]" if entry else ""
-
-
-# --- claims: what is being checked -----------------------------------------------------------
-
-
-@dataclass
-class _Claim:
-    """A gradient to check: ``call(point) -> {name: array}``, and its trace when it has one."""
-
-    label: str
-    call: Callable[[Mapping], dict]
-    trace: Callable[[Mapping], dict] | None = None
-
-
-def _numpy_args(point: Mapping, names, dtype: str) -> dict:
-    if dtype == "float64":
-        return {n: point[n] for n in names}
-    return {n: np.asarray(point[n], dtype=np.float32) for n in names}
-
-
-def _torch_args(point: Mapping, names, dtype: str, device: str, requires_grad=False) -> dict:
-    import torch
-
-    kind = getattr(torch, dtype)
-    return {
-        n: torch.tensor(
-            np.asarray(point[n]), dtype=kind, device=device, requires_grad=requires_grad
-        )
-        for n in names
-    }
-
-
-def _as_array(value) -> np.ndarray:
-    module = type(value).__module__ or ""
-    if module.startswith("torch"):
-        value = value.detach().cpu().double().numpy()
-    return np.asarray(value, dtype=np.float64)
-
-
-def _gradients(result, wrt: Sequence[str], label: str) -> dict[str, np.ndarray]:
-    """A claimed gradient as ``{name: float64 array}``: from a dict by name, a tuple or list in
-    ``wrt`` order, or a ``(loss, gradients)`` pair as symgrad's own functions return."""
-    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Mapping):
-        result = result[1]
-    if isinstance(result, Mapping):
-        missing = [name for name in wrt if name not in result]
-        if missing:
-            raise SymgradError(
-                f"{label} returned no gradient for {', '.join(missing)} "
-                f"(it gave {', '.join(map(str, result)) or 'nothing'})"
-            )
-        return {name: _as_array(result[name]) for name in wrt}
-    if isinstance(result, (tuple, list)):
-        if len(result) != len(wrt):
-            raise SymgradError(
-                f"{label} returned {len(result)} gradients; expected {len(wrt)}, "
-                f"one for each of {', '.join(wrt)} in that order"
-            )
-        return {name: _as_array(value) for name, value in zip(wrt, result, strict=True)}
-    if len(wrt) == 1:
-        return {wrt[0]: _as_array(result)}
-    raise SymgradError(
-        f"{label} returned a {type(result).__name__}; return a dict by name or a tuple in the "
-        f"order {', '.join(wrt)}"
-    )
-
-
-def _own_claims(d: Derivation, dtype: str, device: str, torch_ok: bool) -> list[_Claim]:
-    numpy_fn = compile(d, "numpy")
-    claims = [
-        _Claim(
-            "numpy",
-            lambda p: _gradients(numpy_fn(**_numpy_args(p, d.arguments, dtype)), d.wrt, "numpy"),
-            lambda p: numpy_fn.trace(**_numpy_args(p, d.arguments, dtype)).values,
-        )
-    ]
-    if torch_ok:
-        torch_fn = compile(d, "torch")
-
-        def call(p):
-            args = _torch_args(p, d.arguments, dtype, device)
-            return _gradients(
-                torch_fn.function(**args, device=device, dtype=_torch_dtype(dtype)), d.wrt, "torch"
-            )
-
-        def trace(p):
-            args = _torch_args(p, d.arguments, dtype, device)
-            values = torch_fn.trace_function(**args, device=device, dtype=_torch_dtype(dtype))[2]
-            return {k: _as_array(v) for k, v in values.items()}
-
-        claims.append(_Claim("torch", call, trace))
-    return claims
-
-
-def _torch_dtype(dtype: str):
-    import torch
-
-    return getattr(torch, dtype)
-
-
-def _against_claim(d: Derivation, against, dtype: str, device: str, torch_ok: bool) -> _Claim:
-    label = getattr(against, "__name__", None) or type(against).__name__
-    if isinstance(against, CompiledGradient):
-        label = f"{against.derivation.model} ({against.backend})"
-    if isinstance(against, CompiledGradient):
-        if against.backend == "torch":
-
-            def call(p):
-                args = _torch_args(p, against.arguments, dtype, device)
-                return _gradients(
-                    against.function(**args, device=device, dtype=_torch_dtype(dtype)), d.wrt, label
-                )
-
-            def trace(p):
-                args = _torch_args(p, against.arguments, dtype, device)
-                out = against.trace_function(**args, device=device, dtype=_torch_dtype(dtype))[2]
-                return {k: _as_array(v) for k, v in out.items()}
-
-        else:
-
-            def call(p):
-                return _gradients(against(**_numpy_args(p, against.arguments, dtype)), d.wrt, label)
-
-            def trace(p):
-                return against.trace(**_numpy_args(p, against.arguments, dtype)).values
-
-        return _Claim(label, call, trace)
-    if not callable(against):
-        raise SymgradError(f"against must be a callable that returns gradients, got {against!r}")
-    takes: list[str] = []  # decided on the first call: NumPy arrays, else torch tensors
-
-    def call(p):
-        attempts = takes or (["numpy", "torch"] if torch_ok else ["numpy"])
-        first_error = None
-        for kind in attempts:
-            args = (
-                _numpy_args(p, d.arguments, dtype)
-                if kind == "numpy"
-                else _torch_args(p, d.arguments, dtype, device)
-            )
-            try:
-                result = against(**args)
-            except SymgradError:
-                raise
-            except Exception as error:
-                first_error = first_error or error
-                continue
-            if not takes:
-                takes.append(kind)
-            return _gradients(result, d.wrt, label)
-        raise SymgradError(
-            f"{label} failed when called with the model's values "
-            f"({', '.join(d.arguments)}) as keywords: {type(first_error).__name__}: {first_error}"
-        )
-
-    return _Claim(label, call, None)
-
-
-# --- the witnesses --------------------------------------------------------------------------------
-
-
-def _torch_available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-class _Autograd:
-    """PyTorch autograd on the model's forward pass in torch operations (symgrad's printer
-    spells each node's definition; autograd, not the rule table, differentiates it)."""
-
-    def __init__(self, d: Derivation):
-        self.d = d
-        compiled = compile(d, "torch")
-        # the generated functions run under torch.no_grad(); the undecorated ones record a graph
-        self.forward = compiled.forward_function.__wrapped__
-        self.trace = compiled.trace_function.__wrapped__
-
-    def gradients(self, point: Mapping) -> dict[str, np.ndarray]:
-        import torch
-
-        args = _torch_args(point, self.d.arguments, "float64", "cpu", requires_grad=True)
-        with torch.enable_grad():
-            loss = self.forward(**args)
-            leaves = [args[name] for name in self.d.wrt]
-            grads = torch.autograd.grad(loss, leaves, allow_unused=True, materialize_grads=True)
-        return {name: _as_array(g) for name, g in zip(self.d.wrt, grads, strict=True)}
-
-    def adjoints(self, point: Mapping) -> dict[str, np.ndarray]:
-        """Every node's adjoint (of one sample's loss), keyed as the trace keys them."""
-        import torch
-
-        args = _torch_args(point, self.d.arguments, "float64", "cpu", requires_grad=True)
-        with torch.enable_grad():
-            _, _, values = self.trace(**args, dtype=torch.float64)
-            nodes = [n for n in self.d.nodes[:-1] if values[n.name].requires_grad]
-            loss = values[self.d.loss.name].sum()
-            grads = torch.autograd.grad(
-                loss, [values[n.name] for n in nodes], allow_unused=True, materialize_grads=True
-            )
-        return {
-            self.d.adjoint(n.name).symbol.name: _as_array(g)
-            for n, g in zip(nodes, grads, strict=True)
-        }
-
-
-class _FiniteDifferences:
-    """Directional derivatives of the loss, in float64, by the generated NumPy forward pass."""
-
-    def __init__(self, d: Derivation, forward: CompiledGradient):
-        self.d = d
-        self.forward = forward
-        self.analytic = not d.kinks and self._runs_on_complex()
-
-    def _runs_on_complex(self) -> bool:
-        point = self.d.example
-        if not all(n in point for n in self.d.arguments):
-            return False
-        try:
-            with np.errstate(all="ignore"):
-                real = complex(
-                    self.forward.forward(**{n: np.asarray(point[n]) for n in self.d.arguments})
-                )
-                value = complex(
-                    self._complex_loss(
-                        point, self.d.wrt[0], np.ones(np.shape(point[self.d.wrt[0]])), 0.0
-                    )
-                )
-        except Exception:  # a primitive with no complex spelling (logaddexp): central differences
-            return False
-        return bool(
-            np.isfinite(value.real) and abs(value.real - real.real) <= 1e-12 * max(1, abs(real))
-        )
-
-    def _complex_loss(self, point, name, direction, t):
-        args = {n: np.asarray(point[n], dtype=np.float64) for n in self.d.arguments}
-        args[name] = args[name] + t * direction
-        return self.forward.forward(**args)
-
-    def loss(self, point, name, direction, t) -> float:
-        args = dict(point)
-        args[name] = np.asarray(point[name], dtype=np.float64) + t * direction
-        if np.ndim(point[name]) == 0:
-            args[name] = float(args[name])
-        with np.errstate(all="ignore"):
-            return float(self.forward.forward(**args))
-
-    def estimate(
-        self, point, name, direction, f0: float, scale: float, *, careful=False
-    ) -> fd.Estimate:
-        """φ'(0) for φ(t) = L(point with ``name`` moved by t·direction)."""
-        if self.analytic and not careful:
-            with np.errstate(all="ignore"):
-                return fd.complex_step(
-                    lambda t: self._complex_loss(point, name, direction, t), scale=scale
-                )
-        phi = lambda t: self.loss(point, name, direction, t)  # noqa: E731
-        return fd.richardson(phi, f0) if careful else fd.central(phi, f0)
-
-    def sides(self, point, name, direction, f0: float) -> tuple[fd.Estimate, fd.Estimate]:
-        phi = lambda t: self.loss(point, name, direction, t)  # noqa: E731
-        return fd.one_sided(phi, f0, -1), fd.one_sided(phi, f0, +1)
 
 
 # --- verify ---------------------------------------------------------------------------------
@@ -592,7 +108,7 @@ def verify(
     if not isinstance(points, int) or isinstance(points, bool) or points < 0:
         raise SymgradError(f"points must be a whole number ≥ 0, got {points!r}")
     d = model if isinstance(model, Derivation) else derive(model, wrt=wrt)
-    torch_ok = _torch_available()
+    torch_ok = torch_available()
     notes: list[str] = []
     if device != "cpu":
         if not torch_ok:
@@ -611,18 +127,18 @@ def verify(
 
     oracle = compile(d, "numpy")
     claims = (
-        _own_claims(d, dtype, device, torch_ok)
+        own_claims(d, dtype, device, torch_ok)
         if against is None
-        else [_against_claim(d, against, dtype, device, torch_ok)]
+        else [against_claim(d, against, dtype, device, torch_ok)]
     )
-    autograd = _Autograd(d) if torch_ok else None
-    differences = _FiniteDifferences(d, oracle)
+    autograd = Autograd(d) if torch_ok else None
+    differences = FiniteDifferences(d, oracle)
     kinks = diagnosis.kink_evaluator(d) if d.kinks else None
 
     labels, chosen = _points(d, points, seed, at, oracle, notes)
     rows = {name: _row(d, name, chosen) for name in d.wrt}
     findings: list[Finding] = []
-    mismatched: list[tuple[int, _Claim, dict, dict]] = []
+    mismatched: list[tuple[int, Claim, dict, dict]] = []
     rng = np.random.default_rng(seed + 1)
     for index, point in enumerate(chosen):
         state = _Point(
@@ -640,7 +156,7 @@ def verify(
             progress(index + 1, len(chosen))
 
     if mismatched:
-        _locate(d, mismatched, chosen, findings, oracle, autograd)
+        _locate(d, mismatched, chosen, findings, oracle)
     for row in rows.values():
         row.verdict = (
             "MISMATCH" if any(f.is_failure and f.variable == row.name for f in findings) else "ok"
@@ -742,7 +258,7 @@ class _Point:
         measured = {name: UNIT_ROUNDOFF["float32"] for name in self.d.wrt}
         with np.errstate(all="ignore"):
             try:
-                _, low = self.oracle(**_numpy_args(self.point, self.d.arguments, "float32"))
+                _, low = self.oracle(**numpy_args(self.point, self.d.arguments, "float32"))
             except Exception:
                 low = None
         if low is not None:
@@ -1065,53 +581,64 @@ class _Point:
         if k is None:
             return "a kink lies within the step"
         return (
-            f"{k.function} in {k.node} at its kink: argument {k.argument:.3g}{_entry_text(k.entry)}"
+            f"{k.function} in {k.node} at its kink: argument {k.argument:.3g}{entry_text(k.entry)}"
         )
 
     def _witness_disagrees(self, name, witness, got, bad) -> None:
-        """Autograd and the symbolic gradient differ: finite differences say which is right."""
-        for entry in [tuple(map(int, e)) for e in bad[:3]]:
-            entry = entry if np.ndim(self.expected[name]) else ()
-            direction, _ = self.unit(name, entry)
-            want = float(np.sum(self.expected[name] * direction))
-            other = float(np.sum(got * direction))
-            estimate, agrees, crossed = self.fd_check(name, direction, want, 0.0)
-            if crossed or self.near_kink:
-                kind, detail = (
-                    NON_DIFFERENTIABLE,
-                    "autograd takes another subgradient at the kink; " + self._kink_text(),
-                )
-            elif agrees:
-                kind, detail = (
-                    MISMATCH,
-                    "finite differences side with the symbolic gradient: "
-                    "autograd's torch forward pass differs",
-                )
-            else:
-                kind, detail = (
-                    MISMATCH,
-                    f"finite differences ({estimate.value:.6g}) side with autograd: "
-                    "the symbolic gradient is wrong",
-                )
-            self.findings.append(
-                Finding(
-                    kind,
-                    self.index,
-                    variable=name,
-                    source="symbolic",
-                    witness=witness,
-                    entries=(entry,),
-                    count=len(bad),
-                    size=self.rows[name].size,
-                    claimed=want / _size(direction),
-                    expected=other / _size(direction),
-                    detail=detail,
-                )
+        """Autograd and the symbolic gradient differ: finite differences say which is right,
+        and comparing every node's adjoint says where symgrad's derivation goes wrong."""
+        entry = tuple(map(int, bad[0])) if np.ndim(self.expected[name]) else ()
+        direction, _ = self.unit(name, entry)
+        want = float(np.sum(self.expected[name] * direction))
+        other = float(np.sum(got * direction))
+        estimate, agrees, crossed = self.fd_check(name, direction, want, 0.0)
+        node = None
+        if crossed:
+            kind = NON_DIFFERENTIABLE
+            detail = "autograd takes another subgradient at the kink; " + self._kink_text()
+        elif agrees:
+            kind = MISMATCH
+            detail = (
+                "finite differences side with the symbolic gradient: "
+                "autograd's torch forward pass differs"
             )
+        else:
+            kind = MISMATCH
+            detail = (
+                f"finite differences ({estimate.value:.6g}) side with autograd: "
+                "the symbolic gradient is wrong"
+            )
+            node = self._first_node_autograd_disputes()
+        self.findings.append(
+            Finding(
+                kind,
+                self.index,
+                variable=name,
+                source="symbolic",
+                witness=witness,
+                entries=(entry,),
+                count=len(bad),
+                size=self.rows[name].size,
+                claimed=want / _size(direction),
+                expected=other / _size(direction),
+                node=node,
+                detail=detail,
+            )
+        )
+
+    def _first_node_autograd_disputes(self) -> str | None:
+        try:
+            with np.errstate(all="ignore"):
+                symbolic = self.oracle.trace(**self.point).values
+            return diagnosis.first_wrong_adjoint(
+                self.d, symbolic, self.autograd.adjoints(self.point), _loose_close()
+            )
+        except Exception:  # the location is a courtesy; the mismatch stands without it
+            return None
 
     # --- claims ---
 
-    def check_claim(self, claim: _Claim, claimed: dict[str, np.ndarray]) -> bool:
+    def check_claim(self, claim: Claim, claimed: dict[str, np.ndarray]) -> bool:
         """Compare a claimed gradient with the oracle; True when something is a mismatch."""
         wrong = False
         for name in self.d.wrt:
@@ -1251,7 +778,7 @@ def _why(expr) -> str:
 # --- where the mismatches enter -------------------------------------------------------------
 
 
-def _locate(d: Derivation, mismatched, points, findings: list[Finding], oracle, autograd) -> None:
+def _locate(d: Derivation, mismatched, points, findings: list[Finding], oracle) -> None:
     """Name the first wrong node and the pattern of each claim's mismatches. A pattern must
     hold at every point where the claim was wrong, not at one (any two scalars differ by a
     factor)."""
@@ -1323,8 +850,6 @@ def _pattern_over_points(name: str, cases, close) -> str | None:
 
 
 def _with(f: Finding, **changes) -> Finding:
-    import dataclasses
-
     return dataclasses.replace(f, **changes)
 
 

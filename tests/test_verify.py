@@ -345,3 +345,21 @@ def test_a_declared_domain_that_contradicts_the_expression_is_refused():
     m.loss("L", log(x))
     with pytest.raises(SymgradError, match="no value is both negative and positive"):
         symgrad.verify(m, points=2)
+
+
+def test_a_wrong_rule_in_symgrad_itself_is_caught_by_its_own_witnesses():
+    """verify on a derivation whose local gradient ∂σ₃/∂z₃ is wrong (as a bug in the rule
+    table would make it): autograd and finite differences both side against the symbolic
+    gradient, and the adjoints say where it goes wrong first."""
+    pytest.importorskip("torch")
+    from .support.mutations import with_local
+
+    d = symgrad.derive(load_example("seed003_two_layer_sigmoid.py"))
+    broken = with_local(d, "sigma3", "z3", lambda e: d.symbol("sigma3")).derivation
+    report = symgrad.verify(broken, points=2)
+    assert not report.ok
+    assert {f.witness for f in report.mismatches} == {"autograd", "finite differences"}
+    by_autograd = [f for f in report.mismatches if f.witness == "autograd"]
+    assert all("the symbolic gradient is wrong" in f.detail for f in by_autograd)
+    assert {f.node for f in by_autograd} == {"z3"}
+    assert {f.variable for f in by_autograd} == set(d.wrt)

@@ -1,0 +1,249 @@
+"""What ``symgrad.verify`` found: a ``Report`` of ``Finding``s and one ``VariableRow`` per
+parameter, as a table for people and as JSON for programs."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MISMATCH = "mismatch"
+NON_DIFFERENTIABLE = "non-differentiable point"
+UNDEFINED = "undefined"
+NOISE = "finite-difference noise"
+LABELS = (MISMATCH, NON_DIFFERENTIABLE, UNDEFINED, NOISE)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One disagreement, or one point that needed a label (a kink, an undefined loss)."""
+
+    kind: str
+    point: int  # index into Report.points
+    variable: str | None = None
+    source: str | None = None  # what was checked: "numpy", "torch", "against", "symbolic"
+    witness: str | None = None  # what it disagreed with
+    entries: tuple[tuple[int, ...], ...] = ()
+    count: int = 0  # entries concerned (``entries`` lists a few)
+    size: int = 0
+    claimed: float | None = None
+    expected: float | None = None
+    pattern: str | None = None
+    node: str | None = None
+    alternatives: tuple[str, ...] = ()
+    left: float | None = None
+    right: float | None = None
+    between: bool | None = None
+    detail: str = ""
+
+    @property
+    def is_failure(self) -> bool:
+        return self.kind == MISMATCH
+
+    def describe(self, points: Sequence[str], loss: str = "L", also: int = 0) -> str:
+        """One line; ``also`` counts the other points where the same thing was found."""
+        where = points[self.point] if self.point < len(points) else f"point {self.point}"
+        parts = [f"{self.kind}"]
+        if self.variable:
+            entry = entry_text(self.entries[0]) if self.entries else ""
+            more = f" (and {self.count - 1} more of {self.size} entries)" if self.count > 1 else ""
+            parts.append(f"∂{loss}/∂{self.variable}{entry}{more}")
+        parts.append(f"at {where}" + (f" and {also} more point(s)" if also else ""))
+        line = " ".join(parts)
+        if self.claimed is not None and self.expected is not None:
+            source = self.source or "claimed"
+            line += f": {source} {self.claimed:.6g}, {self.witness} {self.expected:.6g}"
+        if self.pattern:
+            line += f"; {self.pattern}"
+        if self.node:
+            alt = (
+                f" (or {', '.join(self.alternatives)}: the gradients alone cannot tell)"
+                if self.alternatives
+                else ""
+            )
+            line += f"; first wrong node {self.node}{alt}"
+        if self.left is not None and self.right is not None:
+            inside = "lies between them" if self.between else "lies outside them"
+            line += f"; left {self.left:.6g}, right {self.right:.6g}, claimed {inside}"
+        if self.detail:
+            line += f"; {self.detail}"
+        return line
+
+    def to_dict(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if v not in (None, (), "")}
+        out["entries"] = [list(e) for e in self.entries]
+        return out
+
+
+@dataclass
+class VariableRow:
+    """One line of the per-parameter table."""
+
+    name: str
+    shape: tuple[int, ...]
+    size: int
+    worst: float = 0.0  # largest |claimed − symbolic| over its tolerance, over points and claims
+    relative: float = 0.0  # largest |claimed − symbolic| / (|symbolic| + typical size)
+    autograd: float | None = None  # largest |autograd − symbolic| over its tolerance
+    fd_checked: int = 0  # entries and projections checked by finite differences
+    fd_worst: float = 0.0  # largest |FD − symbolic| over its error estimate
+    fd_methods: set[str] = field(default_factory=set)
+    verdict: str = "ok"
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "shape": list(self.shape),
+            "entries": self.size,
+            "worst_over_tolerance": self.worst,
+            "worst_relative_error": self.relative,
+            "autograd_over_tolerance": self.autograd,
+            "finite_differences_checked": self.fd_checked,
+            "finite_differences_worst_over_error": self.fd_worst,
+            "finite_difference_methods": sorted(self.fd_methods),
+            "verdict": self.verdict,
+        }
+
+
+@dataclass
+class Report:
+    """What ``verify`` found. ``ok`` is true when nothing is a mismatch."""
+
+    model: str
+    loss: str
+    wrt: tuple[str, ...]
+    dtype: str
+    device: str
+    checked: tuple[str, ...]  # what was checked: ("numpy", "torch") or ("against",)
+    points: list[str]
+    rows: dict[str, VariableRow]
+    findings: list[Finding]
+    notes: list[str]
+    seconds: float = 0.0
+    seed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.is_failure for f in self.findings)
+
+    @property
+    def mismatches(self) -> list[Finding]:
+        return [f for f in self.findings if f.is_failure]
+
+    def table(self) -> str:
+        """The per-parameter table, as the CLI prints it."""
+        header = (
+            "variable",
+            "shape",
+            "entries",
+            "vs symbolic",
+            "worst error",
+            "vs autograd",
+            "finite differences",
+            "verdict",
+        )
+        lines = []
+        for row in self.rows.values():
+            shape = "×".join(map(str, row.shape)) or "scalar"
+            autograd = "—" if row.autograd is None else _ratio(row.autograd)
+            methods = ", ".join(sorted(row.fd_methods)) or "—"
+            fdiff = (
+                f"{row.fd_checked} checked, {_ratio(row.fd_worst)} ({methods})"
+                if row.fd_checked
+                else "—"
+            )
+            lines.append(
+                (
+                    row.name,
+                    shape,
+                    str(row.size),
+                    _ratio(row.worst),
+                    f"{row.relative:.1e}",
+                    autograd,
+                    fdiff,
+                    row.verdict,
+                )
+            )
+        widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
+        rule = "  ".join("-" * w for w in widths)
+        fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()  # noqa: E731
+        return "\n".join([fmt(header), rule, *map(fmt, lines)])
+
+    def summary(self) -> str:
+        what = " and ".join(self.checked)
+        wrong = list(dict.fromkeys(f.variable or "?" for f in self.mismatches))
+        verdict = (
+            "all gradients agree"
+            if self.ok
+            else f"{len(wrong)} of {len(self.wrt)} gradients wrong ({', '.join(wrong)})"
+        )
+        return (
+            f"{self.model}: {verdict} ({what} in {self.dtype} on {self.device}, "
+            f"{len(self.points)} point(s), {self.seconds:.2f} s)"
+        )
+
+    def __str__(self) -> str:
+        parts = [self.summary(), "", self.table()]
+        groups: dict[tuple, list[Finding]] = {}
+        for f in self.findings:  # the same finding at several points reads once
+            groups.setdefault((f.kind, f.source, f.variable, f.node), []).append(f)
+        lines = [
+            f"- {g[0].describe(self.points, self.loss, len({f.point for f in g}) - 1)}"
+            for g in groups.values()
+        ]
+        if lines:
+            parts += ["", *lines[:30]]
+            if len(lines) > 30:
+                parts.append(f"- … and {len(lines) - 30} more")
+        if self.notes:
+            parts += ["", *[f"note: {n}" for n in self.notes]]
+        parts.append(
+            "\n(vs symbolic, vs autograd: the largest disagreement over its rounding-error "
+            "estimate; finite differences: over their error estimate; below 1 agrees. "
+            "worst error: relative to the gradient's size.)"
+        )
+        return "\n".join(parts)
+
+    def to_dict(self) -> dict:
+        return {
+            "model": self.model,
+            "loss": self.loss,
+            "ok": self.ok,
+            "wrt": list(self.wrt),
+            "dtype": self.dtype,
+            "device": self.device,
+            "checked": list(self.checked),
+            "seed": self.seed,
+            "points": self.points,
+            "variables": [row.to_dict() for row in self.rows.values()],
+            "findings": [f.to_dict() for f in self.findings],
+            "notes": self.notes,
+            "seconds": self.seconds,
+        }
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, default=_jsonable, **kwargs)
+
+
+def _jsonable(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, set):
+        return sorted(value)
+    raise TypeError(type(value).__name__)
+
+
+def _ratio(x: float) -> str:
+    """A disagreement over its tolerance: below 1 agrees; far above, the size is the news."""
+    if not math.isfinite(x):
+        return "inf"
+    if x >= 1000:
+        return "≫1"
+    return f"{x:.2g}"
+
+
+def entry_text(entry: tuple[int, ...]) -> str:
+    return f"[{', '.join(map(str, entry))}]" if entry else ""

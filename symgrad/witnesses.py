@@ -1,0 +1,276 @@
+"""What ``symgrad.verify`` compares: the *claims* (symgrad's own generated code, or someone
+else's gradient function) and the *witnesses* (PyTorch autograd on the model's forward pass,
+and finite differences of the generated NumPy forward pass)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import finite_differences as fd
+from .codegen import CompiledGradient, compile
+from .derivation import Derivation
+from .errors import SymgradError
+
+
+@dataclass
+class Claim:
+    """A gradient to check: ``call(point) -> {name: array}``, and its trace when it has one."""
+
+    label: str
+    call: Callable[[Mapping], dict]
+    trace: Callable[[Mapping], dict] | None = None
+
+
+def numpy_args(point: Mapping, names, dtype: str) -> dict:
+    if dtype == "float64":
+        return {n: point[n] for n in names}
+    return {n: np.asarray(point[n], dtype=np.float32) for n in names}
+
+
+def torch_args(point: Mapping, names, dtype: str, device: str, requires_grad=False) -> dict:
+    import torch
+
+    kind = getattr(torch, dtype)
+    return {
+        n: torch.tensor(
+            np.asarray(point[n]), dtype=kind, device=device, requires_grad=requires_grad
+        )
+        for n in names
+    }
+
+
+def _as_array(value) -> np.ndarray:
+    module = type(value).__module__ or ""
+    if module.startswith("torch"):
+        value = value.detach().cpu().double().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def _gradients(result, wrt: Sequence[str], label: str) -> dict[str, np.ndarray]:
+    """A claimed gradient as ``{name: float64 array}``: from a dict by name, a tuple or list in
+    ``wrt`` order, or a ``(loss, gradients)`` pair as symgrad's own functions return."""
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Mapping):
+        result = result[1]
+    if isinstance(result, Mapping):
+        missing = [name for name in wrt if name not in result]
+        if missing:
+            raise SymgradError(
+                f"{label} returned no gradient for {', '.join(missing)} "
+                f"(it gave {', '.join(map(str, result)) or 'nothing'})"
+            )
+        return {name: _as_array(result[name]) for name in wrt}
+    if isinstance(result, (tuple, list)):
+        if len(result) != len(wrt):
+            raise SymgradError(
+                f"{label} returned {len(result)} gradients; expected {len(wrt)}, "
+                f"one for each of {', '.join(wrt)} in that order"
+            )
+        return {name: _as_array(value) for name, value in zip(wrt, result, strict=True)}
+    if len(wrt) == 1:
+        return {wrt[0]: _as_array(result)}
+    raise SymgradError(
+        f"{label} returned a {type(result).__name__}; return a dict by name or a tuple in the "
+        f"order {', '.join(wrt)}"
+    )
+
+
+def own_claims(d: Derivation, dtype: str, device: str, torch_ok: bool) -> list[Claim]:
+    numpy_fn = compile(d, "numpy")
+    claims = [
+        Claim(
+            "numpy",
+            lambda p: _gradients(numpy_fn(**numpy_args(p, d.arguments, dtype)), d.wrt, "numpy"),
+            lambda p: numpy_fn.trace(**numpy_args(p, d.arguments, dtype)).values,
+        )
+    ]
+    if torch_ok:
+        torch_fn = compile(d, "torch")
+
+        def call(p):
+            args = torch_args(p, d.arguments, dtype, device)
+            return _gradients(
+                torch_fn.function(**args, device=device, dtype=_torch_dtype(dtype)), d.wrt, "torch"
+            )
+
+        def trace(p):
+            args = torch_args(p, d.arguments, dtype, device)
+            values = torch_fn.trace_function(**args, device=device, dtype=_torch_dtype(dtype))[2]
+            return {k: _as_array(v) for k, v in values.items()}
+
+        claims.append(Claim("torch", call, trace))
+    return claims
+
+
+def _torch_dtype(dtype: str):
+    import torch
+
+    return getattr(torch, dtype)
+
+
+def against_claim(d: Derivation, against, dtype: str, device: str, torch_ok: bool) -> Claim:
+    label = getattr(against, "__name__", None) or type(against).__name__
+    if isinstance(against, CompiledGradient):
+        label = f"{against.derivation.model} ({against.backend})"
+    if isinstance(against, CompiledGradient):
+        if against.backend == "torch":
+
+            def call(p):
+                args = torch_args(p, against.arguments, dtype, device)
+                return _gradients(
+                    against.function(**args, device=device, dtype=_torch_dtype(dtype)), d.wrt, label
+                )
+
+            def trace(p):
+                args = torch_args(p, against.arguments, dtype, device)
+                out = against.trace_function(**args, device=device, dtype=_torch_dtype(dtype))[2]
+                return {k: _as_array(v) for k, v in out.items()}
+
+        else:
+
+            def call(p):
+                return _gradients(against(**numpy_args(p, against.arguments, dtype)), d.wrt, label)
+
+            def trace(p):
+                return against.trace(**numpy_args(p, against.arguments, dtype)).values
+
+        return Claim(label, call, trace)
+    if not callable(against):
+        raise SymgradError(f"against must be a callable that returns gradients, got {against!r}")
+    takes: list[str] = []  # decided on the first call: NumPy arrays, else torch tensors
+
+    def call(p):
+        attempts = takes or (["numpy", "torch"] if torch_ok else ["numpy"])
+        first_error = None
+        for kind in attempts:
+            args = (
+                numpy_args(p, d.arguments, dtype)
+                if kind == "numpy"
+                else torch_args(p, d.arguments, dtype, device)
+            )
+            try:
+                result = against(**args)
+            except SymgradError:
+                raise
+            except Exception as error:
+                first_error = first_error or error
+                continue
+            if not takes:
+                takes.append(kind)
+            return _gradients(result, d.wrt, label)
+        raise SymgradError(
+            f"{label} failed when called with the model's values "
+            f"({', '.join(d.arguments)}) as keywords: {type(first_error).__name__}: {first_error}"
+        )
+
+    return Claim(label, call, None)
+
+
+# --- the witnesses --------------------------------------------------------------------------------
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Autograd:
+    """PyTorch autograd on the model's forward pass in torch operations (symgrad's printer
+    spells each node's definition; autograd, not the rule table, differentiates it)."""
+
+    def __init__(self, d: Derivation):
+        self.d = d
+        compiled = compile(d, "torch")
+        # the generated functions run under torch.no_grad(); the undecorated ones record a graph
+        self.forward = compiled.forward_function.__wrapped__
+        self.trace = compiled.trace_function.__wrapped__
+
+    def gradients(self, point: Mapping) -> dict[str, np.ndarray]:
+        import torch
+
+        args = torch_args(point, self.d.arguments, "float64", "cpu", requires_grad=True)
+        with torch.enable_grad():
+            loss = self.forward(**args)
+            leaves = [args[name] for name in self.d.wrt]
+            grads = torch.autograd.grad(loss, leaves, allow_unused=True, materialize_grads=True)
+        return {name: _as_array(g) for name, g in zip(self.d.wrt, grads, strict=True)}
+
+    def adjoints(self, point: Mapping) -> dict[str, np.ndarray]:
+        """Every node's adjoint (of one sample's loss), keyed as the trace keys them."""
+        import torch
+
+        args = torch_args(point, self.d.arguments, "float64", "cpu", requires_grad=True)
+        with torch.enable_grad():
+            _, _, values = self.trace(**args, dtype=torch.float64)
+            nodes = [n for n in self.d.nodes[:-1] if values[n.name].requires_grad]
+            loss = values[self.d.loss.name].sum()
+            grads = torch.autograd.grad(
+                loss, [values[n.name] for n in nodes], allow_unused=True, materialize_grads=True
+            )
+        return {
+            self.d.adjoint(n.name).symbol.name: _as_array(g)
+            for n, g in zip(nodes, grads, strict=True)
+        }
+
+
+class FiniteDifferences:
+    """Directional derivatives of the loss, in float64, by the generated NumPy forward pass."""
+
+    def __init__(self, d: Derivation, forward: CompiledGradient):
+        self.d = d
+        self.forward = forward
+        self.analytic = not d.kinks and self._runs_on_complex()
+
+    def _runs_on_complex(self) -> bool:
+        point = self.d.example
+        if not all(n in point for n in self.d.arguments):
+            return False
+        try:
+            with np.errstate(all="ignore"):
+                real = complex(
+                    self.forward.forward(**{n: np.asarray(point[n]) for n in self.d.arguments})
+                )
+                value = complex(
+                    self._complex_loss(
+                        point, self.d.wrt[0], np.ones(np.shape(point[self.d.wrt[0]])), 0.0
+                    )
+                )
+        except Exception:  # a primitive with no complex spelling (logaddexp): central differences
+            return False
+        return bool(
+            np.isfinite(value.real) and abs(value.real - real.real) <= 1e-12 * max(1, abs(real))
+        )
+
+    def _complex_loss(self, point, name, direction, t):
+        args = {n: np.asarray(point[n], dtype=np.float64) for n in self.d.arguments}
+        args[name] = args[name] + t * direction
+        return self.forward.forward(**args)
+
+    def loss(self, point, name, direction, t) -> float:
+        args = dict(point)
+        args[name] = np.asarray(point[name], dtype=np.float64) + t * direction
+        if np.ndim(point[name]) == 0:
+            args[name] = float(args[name])
+        with np.errstate(all="ignore"):
+            return float(self.forward.forward(**args))
+
+    def estimate(
+        self, point, name, direction, f0: float, scale: float, *, careful=False
+    ) -> fd.Estimate:
+        """φ'(0) for φ(t) = L(point with ``name`` moved by t·direction)."""
+        if self.analytic and not careful:
+            with np.errstate(all="ignore"):
+                return fd.complex_step(
+                    lambda t: self._complex_loss(point, name, direction, t), scale=scale
+                )
+        phi = lambda t: self.loss(point, name, direction, t)  # noqa: E731
+        return fd.richardson(phi, f0) if careful else fd.central(phi, f0)
+
+    def sides(self, point, name, direction, f0: float) -> tuple[fd.Estimate, fd.Estimate]:
+        phi = lambda t: self.loss(point, name, direction, t)  # noqa: E731
+        return fd.one_sided(phi, f0, -1), fd.one_sided(phi, f0, +1)
