@@ -1,7 +1,8 @@
 """Gradient evaluation speed: symgrad's generated NumPy and Torch code beside torch autograd
 (and jax.jit, when JAX is installed), each contender in its own process, on the same inputs.
 
-    python -m benchmarks.evaluation [--cases seed003-1,seed003-1000,seed003-1000000,seed004]
+    python -m benchmarks.evaluation [--cases seed003-1,seed003-1000,seed003-1000000,
+                                             seed003-1000000+kept,seed004]
                                     [--repeat 30] [--output benchmarks/results/evaluation.md]
 
 Every contender is warmed up, then timed call by call; the table gives the median and the
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -29,7 +31,19 @@ CONTENDERS = ("symgrad-numpy", "symgrad-torch", "symgrad-torch-jit", "torch-auto
 # --- the cases: a model file, its inputs, and the same loss in torch and jax ---------------------
 
 
+# glibc returns freed blocks over its mmap threshold to the system and faults them in again on
+# the next allocation; at batch 10⁶ every 8 MB temporary pays that, and which contender pays
+# most depends on its allocation pattern. A case ending in "+kept" runs every contender with
+# glibc told to keep freed memory, which shows the arithmetic apart from the page faults.
+KEEP_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(2**32), "MALLOC_TRIM_THRESHOLD_": str(2**32)}
+
+
+def base_case(case: str) -> str:
+    return case.removesuffix("+kept")
+
+
 def case_inputs(case: str) -> dict[str, np.ndarray | float]:
+    case = base_case(case)
     rng = np.random.default_rng(0)
     if case == "seed004":
         return {
@@ -52,6 +66,7 @@ def case_inputs(case: str) -> dict[str, np.ndarray | float]:
 
 
 def model_file(case: str) -> str:
+    case = base_case(case)
     name = "seed004_relu_mlp.py" if case == "seed004" else "seed003_two_layer_sigmoid.py"
     return str(ROOT / "examples" / name)
 
@@ -59,6 +74,7 @@ def model_file(case: str) -> str:
 def torch_loss(case: str):
     import torch
 
+    case = base_case(case)
     if case == "seed004":
         return lambda v: ((torch.relu(v["x"] @ v["w1"]) @ v["w2"] - v["y"]) ** 2).sum()
 
@@ -75,6 +91,7 @@ def jax_loss(case: str):
     import jax.numpy as jnp
     from jax.nn import relu, sigmoid
 
+    case = base_case(case)
     if case == "seed004":
         return lambda v: ((relu(v["x"] @ v["w1"]) @ v["w2"] - v["y"]) ** 2).sum()
 
@@ -163,9 +180,11 @@ def run_isolated(case: str, name: str, repeat: int, timeout: float = 600) -> dic
         "import json; from benchmarks.evaluation import measure; "
         f"print(json.dumps(measure({case!r}, {name!r}, {repeat})))"
     )
+    env = {**os.environ, **(KEEP_MEMORY if case.endswith("+kept") else {})}
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+        [sys.executable, "-c", code],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env,
+    )  # fmt: skip
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["failed"])[-1]
         return {"error": reason}
@@ -192,7 +211,9 @@ def _time(seconds: float) -> str:
 
 def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", default="seed003-1,seed003-1000,seed003-1000000,seed004")
+    parser.add_argument(
+        "--cases", default="seed003-1,seed003-1000,seed003-1000000,seed003-1000000+kept,seed004"
+    )
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--output", default=str(RESULTS / "evaluation.md"))
@@ -229,7 +250,10 @@ def main(argv=None) -> str:
             "",
             f"float64, CPU, {args.repeat} timed calls after warm-up, each contender in its own "
             "process; seed003-N is the note's network with its BCE loss summed over a batch of "
-            "N (N = 1: Python floats), seed004 the note's ReLU MLP (x 32×1000, w1 1000×100).",
+            "N (N = 1: Python floats), seed004 the note's ReLU MLP (x 32×1000, w1 1000×100). "
+            "+kept: every contender run with glibc keeping freed memory "
+            "(MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_), so that 8 MB temporaries are "
+            "not page-faulted in afresh on every call.",
             "",
             "| case | contender | gradient, median (min–max) | gradient / forward "
             "| time / torch autograd |",
