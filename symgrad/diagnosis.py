@@ -95,8 +95,10 @@ def hypotheses(derivation: Derivation, ratios: Sequence[float] = ()) -> list[Hyp
     adjoint of a node scaled (sign flipped, or by a factor seen in the claim), or one chain
     term of a sum left out."""
     out = []
-    seen = dict.fromkeys(round(r, 12) for r in ratios if np.isfinite(r))
-    factors = [-1.0] + [k for k in seen if k not in (-1, 0, 1)]
+    # a factor is a hypothesis only when a person would write it (×2, ×1/2, ×3): any two
+    # numbers differ by some factor, so a fitted one would explain everything at one point
+    simple = (float(f) for r in ratios if (f := simple_fraction(r)) is not None)
+    factors = [-1.0] + [k for k in dict.fromkeys(simple) if k not in (-1, 0, 1)]
     for adjoint in derivation.adjoints[1:]:  # not the loss itself
         if not adjoint.terms:
             continue
@@ -260,7 +262,9 @@ def nearest_kink(derivation: Derivation, arguments: list[tuple[str, np.ndarray]]
     for node, values in arguments:
         scalar = np.ndim(values) == 0
         values = np.atleast_1d(values)
-        typical = max(float(np.sqrt(np.mean(values**2))), 1e-300)
+        # relative to the argument's typical size, and to 1 (a lone scalar argument has no
+        # size of its own to be small against)
+        typical = max(float(np.sqrt(np.mean(values**2))), 1.0)
         flat = int(np.argmin(np.abs(values)))
         entry = np.unravel_index(flat, values.shape)
         value = float(values[entry])

@@ -58,7 +58,9 @@ class Finding:
             line += f": {source} {self.claimed:.6g}, {self.witness} {self.expected:.6g}"
         if self.pattern:
             line += f"; {self.pattern}"
-        if self.node:
+        if self.node and self.kind == UNDEFINED:
+            line += f"; at node {self.node}"
+        elif self.node:
             alt = (
                 f" (or {', '.join(self.alternatives)}: the gradients alone cannot tell)"
                 if self.alternatives
@@ -66,7 +68,9 @@ class Finding:
             )
             line += f"; first wrong node {self.node}{alt}"
         if self.left is not None and self.right is not None:
-            inside = "lies between them" if self.between else "lies outside them"
+            inside = {True: "lies between them", False: "lies outside them"}.get(
+                self.between, "is not certified by them"
+            )
             line += f"; left {self.left:.6g}, right {self.right:.6g}, claimed {inside}"
         if self.detail:
             line += f"; {self.detail}"
@@ -124,14 +128,29 @@ class Report:
     notes: list[str]
     seconds: float = 0.0
     seed: int = 0
+    own_code: bool = True  # symgrad's own generated code was checked (not someone else's)
+    checked_points: int = 1  # points where the loss was finite, so the gradient could be checked
 
     @property
     def ok(self) -> bool:
-        return not any(f.is_failure for f in self.findings)
+        """Nothing checked is a mismatch, and at least one point could be checked."""
+        return self.checked_points > 0 and not self.mismatches
 
     @property
     def mismatches(self) -> list[Finding]:
-        return [f for f in self.findings if f.is_failure]
+        """The mismatches that fail the check: of a checked claim, and of the symbolic gradient
+        itself when symgrad's own code is what is checked."""
+        return [
+            f for f in self.findings if f.is_failure and (self.own_code or f.source != "symbolic")
+        ]
+
+    @property
+    def disputes(self) -> list[Finding]:
+        """Where a witness disputed the symbolic oracle while someone else's gradient was
+        checked: the verdict there rests on the oracle, so the report says so."""
+        if self.own_code:
+            return []
+        return [f for f in self.findings if f.is_failure and f.source == "symbolic"]
 
     def table(self) -> str:
         """The per-parameter table, as the CLI prints it."""
@@ -175,11 +194,14 @@ class Report:
     def summary(self) -> str:
         what = " and ".join(self.checked)
         wrong = list(dict.fromkeys(f.variable or "?" for f in self.mismatches))
-        verdict = (
-            "all gradients agree"
-            if self.ok
-            else f"{len(wrong)} of {len(self.wrt)} gradients wrong ({', '.join(wrong)})"
-        )
+        if self.checked_points == 0:
+            verdict = "nothing checked: the loss is not finite at any point"
+        elif self.ok:
+            verdict = "all gradients agree"
+            if self.disputes:
+                verdict += " (but a witness disputes the symbolic gradient: see below)"
+        else:
+            verdict = f"{len(wrong)} of {len(self.wrt)} gradients wrong ({', '.join(wrong)})"
         return (
             f"{self.model}: {verdict} ({what} in {self.dtype} on {self.device}, "
             f"{len(self.points)} point(s), {self.seconds:.2f} s)"
@@ -216,6 +238,7 @@ class Report:
             "dtype": self.dtype,
             "device": self.device,
             "checked": list(self.checked),
+            "checked_points": self.checked_points,
             "seed": self.seed,
             "points": self.points,
             "variables": [row.to_dict() for row in self.rows.values()],

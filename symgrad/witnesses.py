@@ -25,9 +25,11 @@ class Claim:
 
 
 def numpy_args(point: Mapping, names, dtype: str) -> dict:
+    """Fresh copies in ``dtype`` (a claim that updates its arguments in place must not move the
+    point, or the model's example, under the other checks)."""
     if dtype == "float64":
-        return {n: point[n] for n in names}
-    return {n: np.asarray(point[n], dtype=np.float32) for n in names}
+        return {n: float(point[n]) if np.ndim(point[n]) == 0 else np.array(point[n]) for n in names}
+    return {n: np.array(point[n], dtype=np.float32) for n in names}
 
 
 def torch_args(point: Mapping, names, dtype: str, device: str, requires_grad=False) -> dict:
@@ -42,11 +44,28 @@ def torch_args(point: Mapping, names, dtype: str, device: str, requires_grad=Fal
     }
 
 
-def _as_array(value) -> np.ndarray:
+def _as_array(value, label: str = "the gradient", name: str = "") -> np.ndarray:
+    """A claimed gradient entry as float64, or a one-line error naming what is wrong with it."""
     module = type(value).__module__ or ""
     if module.startswith("torch"):
+        if value.is_complex():
+            raise SymgradError(f"{label} returned a complex gradient for {name}")
         value = value.detach().cpu().double().numpy()
-    return np.asarray(value, dtype=np.float64)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:  # a ragged list
+        raise SymgradError(
+            f"{label} returned {type(value).__name__} {value!r:.60} for {name}, "
+            f"not an array of numbers ({error})"
+        ) from None
+    if np.iscomplexobj(array):
+        raise SymgradError(f"{label} returned a complex gradient for {name}")
+    if array.dtype.kind not in "biuf":
+        raise SymgradError(
+            f"{label} returned {type(value).__name__} {value!r:.60} for {name}, "
+            "not an array of numbers"
+        )
+    return array.astype(np.float64)
 
 
 def _gradients(result, wrt: Sequence[str], label: str) -> dict[str, np.ndarray]:
@@ -61,16 +80,18 @@ def _gradients(result, wrt: Sequence[str], label: str) -> dict[str, np.ndarray]:
                 f"{label} returned no gradient for {', '.join(missing)} "
                 f"(it gave {', '.join(map(str, result)) or 'nothing'})"
             )
-        return {name: _as_array(result[name]) for name in wrt}
+        return {name: _as_array(result[name], label, name) for name in wrt}
     if isinstance(result, (tuple, list)):
         if len(result) != len(wrt):
             raise SymgradError(
                 f"{label} returned {len(result)} gradients; expected {len(wrt)}, "
                 f"one for each of {', '.join(wrt)} in that order"
             )
-        return {name: _as_array(value) for name, value in zip(wrt, result, strict=True)}
+        return {
+            name: _as_array(value, label, name) for name, value in zip(wrt, result, strict=True)
+        }
     if len(wrt) == 1:
-        return {wrt[0]: _as_array(result)}
+        return {wrt[0]: _as_array(result, label, wrt[0])}
     raise SymgradError(
         f"{label} returned a {type(result).__name__}; return a dict by name or a tuple in the "
         f"order {', '.join(wrt)}"
