@@ -464,9 +464,9 @@ class _Point:
                 tol = self.tolerance(name, "float64")
                 diff = np.abs(got[name] - self.expected[name])
                 row = self.rows[name]
-                row.autograd = max(
-                    row.autograd or 0.0, float(np.max(diff / tol)) if diff.size else 0.0
-                )
+                with np.errstate(all="ignore"):  # 0/0 where a gradient and its tolerance are 0
+                    over = np.nan_to_num(diff / tol, nan=0.0)
+                row.autograd = max(row.autograd or 0.0, float(np.max(over)) if over.size else 0.0)
                 bad = np.argwhere(np.atleast_1d(diff > tol))
                 if bad.size:
                     self._witness_disagrees(name, "autograd", got[name], bad)
@@ -512,29 +512,19 @@ class _Point:
         per = _size(direction) if entry is not None else 1.0
         if crossed or self.near_kink:
             left, right = self.sides(name, direction, 10 * fd.U64 ** (1 / 5))
-            lo, hi = sorted((left.value, right.value))
-            slack = 3 * (left.error + right.error)
-            between = lo - slack <= want <= hi + slack
-            self.findings.append(
-                Finding(
-                    NON_DIFFERENTIABLE if between else MISMATCH,
-                    self.index,
-                    variable=name,
-                    source="symbolic",
-                    witness="finite differences",
-                    entries=(entry,) if entry is not None else (),
-                    count=1,
-                    size=self.rows[name].size,
-                    claimed=want / per,
-                    expected=estimate.value / per,
-                    left=left.value / per,
-                    right=right.value / per,
-                    between=between,
-                    detail=self._kink_text()
-                    + ("" if entry is not None else "; along a random direction"),
-                )
+            between = _between(want, left, right)
+            return self._fd_finding(
+                NON_DIFFERENTIABLE if between else MISMATCH,
+                name,
+                entry,
+                claimed=want / per,
+                expected=estimate.value / per,
+                left=left.value / per,
+                right=right.value / per,
+                between=between,
+                detail=self._kink_text()
+                + ("" if entry is not None else "; along a random direction"),
             )
-            return self.findings[-1].kind
         # both finite-difference estimates disagree, and no kink is near: ask again with a
         # tenfold larger and smaller step; if those disagree with each other, the estimate is noise
         phi = lambda t: self.fd.loss(self.point, name, direction, t)  # noqa: E731
@@ -544,9 +534,29 @@ class _Point:
         scale = abs(want) + float(np.sum(np.abs(direction) * self.scale[name]))
         resolved = max(wide.error, narrow.error) <= RESOLUTION * scale
         confirmed = consistent and resolved and not wide.agrees_with(want)
+        return self._fd_finding(
+            MISMATCH if confirmed else NOISE,
+            name,
+            entry,
+            claimed=want / per,
+            expected=estimate.value / per,
+            detail=(
+                f"{estimate.method} error estimate {estimate.error:.2g}"
+                + ("" if entry is not None else "; along a random direction")
+                + (
+                    ""
+                    if confirmed
+                    else "; finite differences cannot resolve this derivative here"
+                    " (estimates at other steps disagree, or their error bars are wide)"
+                )
+            ),
+        )
+
+    def _fd_finding(self, kind: str, name: str, entry, **fields) -> str:
+        """Record what finite differences found about the symbolic gradient; returns the label."""
         self.findings.append(
             Finding(
-                MISMATCH if confirmed else NOISE,
+                kind,
                 self.index,
                 variable=name,
                 source="symbolic",
@@ -554,21 +564,10 @@ class _Point:
                 entries=(entry,) if entry is not None else (),
                 count=1,
                 size=self.rows[name].size,
-                claimed=want / per,
-                expected=estimate.value / per,
-                detail=(
-                    f"{estimate.method} error estimate {estimate.error:.2g}"
-                    + ("" if entry is not None else "; along a random direction")
-                    + (
-                        ""
-                        if confirmed
-                        else "; finite differences cannot resolve this derivative here"
-                        " (estimates at other steps disagree, or their error bars are wide)"
-                    )
-                ),
+                **fields,
             )
         )
-        return self.findings[-1].kind
+        return kind
 
     def label_kink(self) -> None:
         """A point within a step of a kink is labelled even where no entry disagreed (a kink
@@ -587,9 +586,7 @@ class _Point:
                 continue  # this variable does not move the kink
             left, right = self.sides(name, direction, h)
             want = float(np.sum(self.expected[name] * direction))
-            lo, hi = sorted((left.value, right.value))
-            slack = 3 * (left.error + right.error)
-            between = lo - slack <= want <= hi + slack
+            between = _between(want, left, right)
             self.findings.append(
                 Finding(
                     NON_DIFFERENTIABLE if between else MISMATCH,
@@ -754,9 +751,7 @@ class _Point:
                 return False  # this entry does not move the kink: its derivative is one number
             left, right = self.sides(name, direction, h)
             value = (float(got[entry]) if got.ndim else float(got)) * size
-            lo, hi = sorted((left.value, right.value))
-            slack = 3 * (left.error + right.error)
-            if not (lo - slack <= value <= hi + slack):
+            if not _between(value, left, right):
                 return False
             sides.append((entry, left.value / size, right.value / size, value / size))
         entry, left, right, value = sides[0]
@@ -799,11 +794,8 @@ class _Point:
         left, right = self.sides(name, direction, h)
         claimed = float(np.sum(got * direction))
         certified = True
-        lo, hi = sorted((left.value, right.value))
-        slack = 3 * (left.error + right.error) + float(
-            np.sum(self.tolerance(name, self.dtype) * np.abs(direction))
-        )
-        if not (lo - slack <= claimed <= hi + slack):
+        rounding = float(np.sum(self.tolerance(name, self.dtype) * np.abs(direction)))
+        if not _between(claimed, left, right, rounding):
             # several kinks meet here (a dead unit: one relu argument at 0 for every sample);
             # a generalised gradient need not lie between one line's one-sided derivatives.
             # If every differing entry moves a kink, the point cannot be certified either way:
@@ -857,6 +849,13 @@ class _Point:
         return (
             "the difference is below what finite differences resolve; autograd and symbolic agree"
         )
+
+
+def _between(value: float, left: fd.Estimate, right: fd.Estimate, slack: float = 0.0) -> bool:
+    """Whether ``value`` lies between the left and right derivatives, within their error bars."""
+    lo, hi = sorted((left.value, right.value))
+    slack += 3 * (left.error + right.error)
+    return lo - slack <= value <= hi + slack
 
 
 def _size(direction) -> float:
