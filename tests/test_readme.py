@@ -71,3 +71,19 @@ def test_the_hessian_entry_quoted_in_the_readme_is_what_derive_prints():
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert quoted in result.stdout
+
+
+def test_the_verify_output_quoted_in_the_readme_is_what_verify_prints():
+    """The README's sample report is that command's output (the time aside, and "..." for
+    the rows left out)."""
+    quoted = re.search(r"```text\n(two_layer_sigmoid: 3 of 9.*?)```", README, flags=re.S).group(1)
+    result = subprocess.run(
+        [sys.executable, "-m", "symgrad.cli", "verify", "examples/seed003_two_layer_sigmoid.py",
+         "--against", "examples/gradients/seed003_backprop.py:backprop_with_a_slip"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1
+    printed = re.sub(r"\d+\.\d+ s\)", "T s)", result.stdout).splitlines()
+    for line in quoted.splitlines():
+        if line and line != "...":
+            assert re.sub(r"\d+\.\d+ s\)", "T s)", line) in printed, line
