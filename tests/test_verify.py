@@ -153,11 +153,11 @@ def test_verify_on_cuda():
 def test_progress_bar_on_stderr_when_it_takes_longer_than_a_moment():
     env = {**os.environ, "SYMGRAD_PROGRESS": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "symgrad.cli", "verify", SEED004, "--points", "6"],
+        [sys.executable, "-m", "symgrad.cli", "verify", SEED004, "--points", "20"],
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "verifying [" in done.stderr and "7/7 points" in done.stderr
+    assert "verifying [" in done.stderr and "21/21 points" in done.stderr
     assert "verifying [" not in done.stdout
 
 
