@@ -56,6 +56,7 @@ from .witnesses import (
     Claim,
     FiniteDifferences,
     against_claim,
+    moved,
     numpy_args,
     own_claims,
     torch_available,
@@ -380,9 +381,7 @@ class _Point:
             return None
 
         def signs(t):
-            point = dict(self.point)
-            point[name] = np.asarray(self.point[name], np.float64) + t * direction
-            values = self._node_values(point)
+            values = self._node_values(moved(self.point, name, direction, t))
             if values is None:
                 return None
             return np.concatenate([np.sign(np.ravel(v)) for _, v in self.kinks(values)])
@@ -678,6 +677,7 @@ class _Point:
     def check_claim(self, claim: Claim, claimed: dict[str, np.ndarray]) -> bool:
         """Compare a claimed gradient with the oracle; True when something is a mismatch."""
         wrong = False
+        at_kink: dict[str, list] = {}  # variables whose differing entries passed as subgradients
         for name in self.d.wrt:
             row = self.rows[name]
             want = self.expected[name]
@@ -714,7 +714,8 @@ class _Point:
                 continue
             entries = [tuple(map(int, e)) if want.ndim else () for e in bad]
             # at a kink a different subgradient is not wrong: the left and right derivatives say
-            if self.near_kink and self._claims_a_subgradient(name, entries, got):
+            if self.near_kink and self._claims_a_subgradient(name, entries, got, claim.label):
+                at_kink[name] = entries
                 continue
             first = entries[0]
             self.findings.append(
@@ -736,14 +737,59 @@ class _Point:
                 )
             )
             wrong = True
+        if len(at_kink) > 1 and not self._subgradients_agree_jointly(claim, claimed, at_kink):
+            wrong = True
         return wrong
 
-    def _claims_a_subgradient(self, name, entries, got) -> bool:
+    def _subgradients_agree_jointly(self, claim, claimed, at_kink) -> bool:
+        """Each variable's differing entries passed alone, but a subgradient is one vector:
+        along the direction that moves every differing entry of every such variable at once,
+        the claim must still lie between the left and right derivatives (at a tie of max(a, b),
+        ∂/∂a = ∂/∂b = 1 passes each check alone and fails this one)."""
+        h = 10 * fd.U64 ** (1 / 5)
+        directions = {}
+        for name, entries in at_kink.items():
+            want, got = self.expected[name], claimed[name]
+            value = np.asarray(self.point[name], np.float64)
+            size = max(float(np.sqrt(np.mean(value**2))), 1e-8)
+            direction = np.zeros(want.shape)
+            for entry in entries:
+                direction[entry] = np.sign(got[entry] - want[entry]) * size
+            directions[name] = direction
+        if self.kink_along(None, directions, h) is None:
+            return True
+        left, right = self.sides(None, directions, h)
+        value = sum(float(np.sum(claimed[n] * d)) for n, d in directions.items())
+        if _between(value, left, right):
+            return True
+        names = ", ".join(directions)
+        for name in directions:
+            self.findings.append(
+                Finding(
+                    MISMATCH,
+                    self.index,
+                    variable=name,
+                    source=claim.label,
+                    witness="finite differences",
+                    size=self.rows[name].size,
+                    count=len(at_kink[name]),
+                    entries=tuple(at_kink[name][:5]),
+                    claimed=value,
+                    left=left.value,
+                    right=right.value,
+                    between=False,
+                    detail=self._kink_text()
+                    + f"; each entry alone is a subgradient, but together ({names}) they are not",
+                )
+            )
+        return False
+
+    def _claims_a_subgradient(self, name, entries, got, label="claimed") -> bool:
         """At a kink: whether every differing entry lies between its left and right derivative
         (recorded as a non-differentiable point)."""
         h = 10 * fd.U64 ** (1 / 5)
         if len(entries) > 8:  # many entries at once (a dead unit): along their joint direction
-            return self._claims_a_subgradient_jointly(name, entries, got, h)
+            return self._claims_a_subgradient_jointly(name, entries, got, h, label)
         sides = []
         for entry in entries:
             direction, size = self.unit(name, entry)
@@ -760,7 +806,7 @@ class _Point:
                 NON_DIFFERENTIABLE,
                 self.index,
                 variable=name,
-                source="claimed",
+                source=label,
                 witness="symbolic",
                 entries=tuple(e for e, *_ in sides),
                 count=len(entries),
@@ -777,7 +823,7 @@ class _Point:
         )
         return True
 
-    def _claims_a_subgradient_jointly(self, name, entries, got, h) -> bool:
+    def _claims_a_subgradient_jointly(self, name, entries, got, h, label="claimed") -> bool:
         """Many differing entries at a kink: the claim's derivative along the direction that
         moves each of them toward its claimed difference must lie between the left and right
         derivatives along that direction (necessary for a subgradient, and what one finite
@@ -810,7 +856,7 @@ class _Point:
                 NON_DIFFERENTIABLE,
                 self.index,
                 variable=name,
-                source="claimed",
+                source=label,
                 witness="symbolic",
                 entries=tuple(entries[:5]),
                 count=len(entries),

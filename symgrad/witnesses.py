@@ -192,6 +192,20 @@ def against_claim(d: Derivation, against, dtype: str, device: str, torch_ok: boo
 # --- the witnesses --------------------------------------------------------------------------------
 
 
+def directions_of(name, direction) -> dict:
+    """A direction in one variable (``name``, an array) or in several (``name`` None and
+    ``direction`` a dict by variable), as a dict by variable."""
+    return dict(direction) if name is None else {name: direction}
+
+
+def moved(point: Mapping, name, direction, t) -> dict:
+    """The point moved by t·direction (see ``directions_of``)."""
+    out = dict(point)
+    for n, d in directions_of(name, direction).items():
+        out[n] = np.asarray(point[n], dtype=np.float64) + t * d
+    return out
+
+
 def torch_available() -> bool:
     try:
         import torch  # noqa: F401
@@ -269,14 +283,13 @@ class FiniteDifferences:
 
     def _complex_loss(self, point, name, direction, t):
         args = {n: np.asarray(point[n], dtype=np.float64) for n in self.d.arguments}
-        args[name] = args[name] + t * direction
-        return self.forward.forward(**args)
+        return self.forward.forward(**moved(args, name, direction, t))
 
     def loss(self, point, name, direction, t) -> float:
-        args = dict(point)
-        args[name] = np.asarray(point[name], dtype=np.float64) + t * direction
-        if np.ndim(point[name]) == 0:
-            args[name] = float(args[name])
+        args = moved(point, name, direction, t)
+        for n in directions_of(name, direction):
+            if np.ndim(point[n]) == 0:
+                args[n] = float(args[n])
         with np.errstate(all="ignore"):
             return float(self.forward.forward(**args))
 

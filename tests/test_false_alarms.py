@@ -108,3 +108,18 @@ def test_finite_differences_that_cannot_resolve_a_function_are_called_noise_not_
     assert report.ok, str(report)
     noise = [f for f in report.findings if f.kind == "finite-difference noise"]
     assert noise and {f.variable for f in noise} == {"w"}
+
+
+def test_a_subgradient_is_one_vector_not_one_number_per_variable():
+    """At a tie of max(a, b), ∂/∂a = 1 and ∂/∂b = 0 (or ½ and ½) is a subgradient; 1 and 1 is
+    not, though each number alone lies between its variable's left and right derivatives."""
+    m = Model("tie")
+    a, b = m.params("a b")
+    m.loss("L", Max(a, b))
+    m.example(a=0.5, b=0.5)
+    for right in ({"a": 1.0, "b": 0.0}, {"a": 0.5, "b": 0.5}, {"a": 0.0, "b": 1.0}):
+        assert symgrad.verify(m, against=lambda a, b, g=right: g, points=0).ok, right
+    both = symgrad.verify(m, against=lambda a, b: {"a": 1.0, "b": 1.0}, points=0)
+    assert not both.ok
+    assert {f.variable for f in both.mismatches} == {"a", "b"}
+    assert all("together (a, b) they are not" in f.detail for f in both.mismatches)
