@@ -10,6 +10,7 @@ hypothesis is reported only when it reproduces every claimed gradient there.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,10 +18,13 @@ from fractions import Fraction
 
 import numpy as np
 import sympy
+from sympy.core.function import Application
 
 from .codegen import compile
 from .codegen.printers import PRINTERS
 from .derivation import Adjoint, ChainTerm, Derivation
+from .rules import rule_for
+from .tensors import Elementwise
 
 # --- patterns between two arrays ----------------------------------------------------------------
 
@@ -241,7 +245,7 @@ def kink_evaluator(derivation: Derivation) -> Callable[[Mapping], list[tuple[str
     namespace: dict = {"np": np}
     for name in sorted(printer.helpers):
         exec(printer.helper_sources[name], namespace)
-    compiled = [(node, builtin_compile(text)) for node, text in texts]
+    compiled = [(node, builtins.compile(text, "<symgrad kink>", "eval")) for node, text in texts]
 
     def evaluate(values: Mapping) -> list[tuple[str, np.ndarray]]:
         scope = {**namespace, **{k: np.asarray(v) for k, v in values.items()}}
@@ -249,12 +253,6 @@ def kink_evaluator(derivation: Derivation) -> Callable[[Mapping], list[tuple[str
             return [(node, np.asarray(eval(code, scope), np.float64)) for node, code in compiled]
 
     return evaluate
-
-
-def builtin_compile(text: str):
-    import builtins
-
-    return builtins.compile(text, "<symgrad kink>", "eval")
 
 
 def nearest_kink(derivation: Derivation, arguments: list[tuple[str, np.ndarray]]) -> Kink | None:
@@ -281,11 +279,6 @@ def nearest_kink(derivation: Derivation, arguments: list[tuple[str, np.ndarray]]
 
 
 def _function_of(derivation: Derivation, node: str) -> str:
-    from sympy.core.function import Application
-
-    from .rules import rule_for
-    from .tensors import Elementwise
-
     names = []
     for e in sympy.preorder_traversal(derivation.node(node).expr):
         if isinstance(e, Elementwise):

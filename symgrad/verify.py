@@ -274,7 +274,6 @@ class _Point:
         }
         self.floor = finite
         self.rounding = self._rounding()
-        self.fd_cache: dict = {}
         self.kink = self._kink()
 
     # --- tolerances ---
