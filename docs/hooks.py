@@ -55,8 +55,8 @@ def example_names() -> list[str]:
 
 def on_config(config):
     """The navigation, with one page per example file (so a new example gets a page)."""
-    examples = [{_title(name): f"examples/{name}.md"} for name in example_names()]
-    korean = [{_title(name): f"ko/{name}.md"} for name in KOREAN]
+    examples = [{name: f"examples/{name}.md"} for name in example_names()]
+    korean = [{name: f"ko/{name}.md"} for name in KOREAN]
     config["nav"] = [
         {"Getting started": "index.md"},
         {"Model files": "model-files.md"},
@@ -119,10 +119,6 @@ def on_post_build(config):
 
 
 # --- the generated pages -------------------------------------------------------------------------
-
-
-def _title(name: str) -> str:
-    return name
 
 
 def _load(name: str):

@@ -14,7 +14,6 @@ MISMATCH = "mismatch"
 NON_DIFFERENTIABLE = "non-differentiable point"
 UNDEFINED = "undefined"
 NOISE = "finite-difference noise"
-LABELS = (MISMATCH, NON_DIFFERENTIABLE, UNDEFINED, NOISE)
 
 
 @dataclass(frozen=True)

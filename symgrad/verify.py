@@ -313,7 +313,7 @@ class _Point:
     def close_function(self, dtype: str):
         """``close(claimed, expected)`` with this point's tolerances (for patterns)."""
 
-        def close(a, b, entrywise=False, name=None):
+        def close(a, b, entrywise=False):
             a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
             if a.shape != b.shape:
                 return np.zeros(b.shape, bool) if entrywise else False
@@ -685,18 +685,7 @@ class _Point:
                 got = got.reshape(want.shape)
             if got.shape != want.shape:
                 row.worst = math.inf
-                self.findings.append(
-                    Finding(
-                        MISMATCH,
-                        self.index,
-                        variable=name,
-                        source=claim.label,
-                        witness="symbolic",
-                        size=row.size,
-                        count=row.size,
-                        pattern=diagnosis.array_pattern(got, want, self.close_function(self.dtype)),
-                    )
-                )
+                self._claim_mismatch(claim, name, got, count=row.size)
                 wrong = True
                 continue
             tol = self.tolerance(name, self.dtype)
@@ -717,23 +706,16 @@ class _Point:
                 at_kink[name] = entries
                 continue
             first = entries[0]
-            self.findings.append(
-                Finding(
-                    MISMATCH,
-                    self.index,
-                    variable=name,
-                    source=claim.label,
-                    witness="symbolic",
-                    entries=tuple(entries[:5]),
-                    count=len(entries),
-                    size=row.size,
-                    claimed=float(got[first]) if want.ndim else float(got),
-                    expected=float(want[first]) if want.ndim else float(want),
-                    pattern=diagnosis.array_pattern(got, want, self.close_function(self.dtype)),
-                    detail=self._confirm(
-                        name, first, float(got[first]) if want.ndim else float(got)
-                    ),
-                )
+            claimed_value = float(got[first]) if want.ndim else float(got)
+            self._claim_mismatch(
+                claim,
+                name,
+                got,
+                count=len(entries),
+                entries=tuple(entries[:5]),
+                claimed=claimed_value,
+                expected=float(want[first]) if want.ndim else float(want),
+                detail=self._confirm(name, first, claimed_value),
             )
             wrong = True
         if len(at_kink) > 1 and not self._subgradients_agree_jointly(claim, claimed, at_kink):
@@ -782,6 +764,22 @@ class _Point:
                 )
             )
         return False
+
+    def _claim_mismatch(self, claim, name, got, **fields) -> None:
+        """Record that a claimed gradient differs from the symbolic one, with its pattern."""
+        want = self.expected[name]
+        self.findings.append(
+            Finding(
+                MISMATCH,
+                self.index,
+                variable=name,
+                source=claim.label,
+                witness="symbolic",
+                size=self.rows[name].size,
+                pattern=diagnosis.array_pattern(got, want, self.close_function(self.dtype)),
+                **fields,
+            )
+        )
 
     def _claims_a_subgradient(self, name, entries, got, label="claimed") -> bool:
         """At a kink: whether every differing entry lies between its left and right derivative
