@@ -16,7 +16,7 @@ from .codegen import BACKENDS, compile
 from .derivation import Derivation, derive
 from .errors import SymgradError
 from .graph import graph_dot, write_graph
-from .loader import load_model
+from .loader import load_model, load_models
 from .rendering import LANGUAGES, render, worked_example
 from .rendering.words import words_for
 
@@ -65,7 +65,10 @@ def load_derivation(
     model = load_model(file, model_name)
     if unroll:
         model, wrt = unrolled(model, wrt)
-    return derive(model, wrt=wrt)
+    derivation = derive(model, wrt=wrt)
+    for note in derivation.notes:
+        click.echo(f"{file}: note: {note}", err=True)
+    return derivation
 
 
 def unrolled(model, wrt: str | None):
@@ -275,15 +278,19 @@ def codegen_command(file, model_name, wrt, backend, reduction, output):
 
 
 @main.command("rules")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--text", "fmt", flag_value="text", help="For the terminal (the default).")
 @click.option("--markdown", "fmt", flag_value="markdown", help="A Markdown table with $ math.")
 @click.option("--latex", "fmt", flag_value="latex", help="An align* block (needs amsmath).")
 @output_option
 @reports_errors
-def rules_command(fmt, output):
-    """Print the rule table: every primitive with its derivative, kink and code spellings."""
+def rules_command(file, fmt, output):
+    """Print the rule table: every primitive with its derivative, kink and code spellings
+    (with FILE, the primitives that model file declares with symgrad.primitive too)."""
     from .rendering.rules import render_rules
 
+    if file is not None:
+        load_models(file)  # its symgrad.primitive declarations join the table
     write_output(render_rules(choose_format(fmt, output, False)), output)
 
 

@@ -20,25 +20,24 @@ from types import MappingProxyType
 
 import numpy as np
 import sympy
-from sympy.core.function import Application, Derivative, Subs
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from . import tensors as T
 from .errors import SymgradError
 from .model import Model, Node, Variable
-from .rules import elementwise_pullback, kinks_of, matrix_rule_for
+from .rules import differentiate, elementwise_pullback, kinks_of, rule_for
 
 
 class Partial(sympy.Symbol):
     """∂of/∂wrt as one symbol. In generated code it is the variable ``d{of}_d{wrt}``."""
 
-    def __new__(cls, of: str, wrt: str):
-        obj = super().__new__(cls, f"d{of}_d{wrt}", real=True)
+    def __new__(cls, of: str, wrt: str, name: str | None = None):
+        obj = super().__new__(cls, name or f"d{of}_d{wrt}", real=True)
         obj.of, obj.wrt = of, wrt
         return obj
 
     def __getnewargs_ex__(self):
-        return ((self.of, self.wrt), {})
+        return ((self.of, self.wrt, self.name), {})
 
 
 class SecondPartial(sympy.Symbol):
@@ -60,24 +59,44 @@ class MatrixPartial(sympy.MatrixSymbol):
 
     _meanings: dict[str, tuple[str, str]] = {}  # noqa: RUF012  (SymPy rebuilds by name)
 
-    def __new__(cls, of, wrt, rows=None, cols=None):
+    def __new__(cls, of, wrt, rows=None, cols=None, name=None):
         if cols is None:  # SymPy rebuilding from args: (name, rows, cols)
             name, rows, cols = str(of), wrt, rows
             of, wrt = cls._meanings[name]
-        name = f"d{of}_d{wrt}"
+        name = name or f"d{of}_d{wrt}"
         cls._meanings[name] = (of, wrt)
         obj = super().__new__(cls, name, rows, cols)
         obj.of, obj.wrt = of, wrt
         return obj
 
     def __getnewargs_ex__(self):
-        return ((self.of, self.wrt, int(self.rows), int(self.cols)), {})
+        return ((self.of, self.wrt, int(self.rows), int(self.cols), self.name), {})
 
 
-def partial_symbol(of: str, wrt: str, like) -> Partial | MatrixPartial:
+def partial_symbol(of: str, wrt: str, like, name: str | None = None) -> Partial | MatrixPartial:
     """∂of/∂wrt as a symbol shaped like ``like`` (the quantity it is the adjoint of)."""
     shape = T.shape_of(like)
-    return MatrixPartial(of, wrt, *shape) if shape else Partial(of, wrt)
+    return MatrixPartial(of, wrt, *shape, name=name) if shape else Partial(of, wrt, name)
+
+
+class _PartialNames:
+    """The code name of each ∂of/∂wrt: ``dL_dz``, or with a ``_`` more where a model already
+    uses that name (a backward pass derived again declares ``dL_dz`` itself) or where two
+    meanings would share it (∂a_b/∂c and ∂a/∂b_c)."""
+
+    def __init__(self, taken):
+        self.taken = set(taken)
+        self.names: dict[tuple[str, str], str] = {}
+
+    def __call__(self, of: str, wrt: str) -> str:
+        key = (of, wrt)
+        if key not in self.names:
+            name = f"d{of}_d{wrt}"
+            while name in self.taken:
+                name += "_"
+            self.taken.add(name)
+            self.names[key] = name
+        return self.names[key]
 
 
 @dataclass(frozen=True)
@@ -160,6 +179,7 @@ class Derivation:
     example: Mapping[str, float | np.ndarray] = field(default_factory=dict)
     unused: tuple[str, ...] = ()
     kinks: tuple[tuple[str, sympy.Expr], ...] = ()
+    notes: tuple[str, ...] = ()  # what a reader should know (a loss that is a constant)
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -289,9 +309,9 @@ class Derivation:
         return render_latex_math(worked_example(self))
 
 
-def derive(model: Model, wrt: Iterable[str] | str | None = None, *, order: int = 1):
+def derive(model: Model, wrt: Iterable[str] | str | None = None) -> Derivation:
     """Apply the chain rule to ``model``; ``wrt`` defaults to its parameters (to its inputs when
-    it has none). ``order=2`` derives again, for Hessians (``symgrad.hessian``).
+    it has none). Second order is ``symgrad.hessian(model)``, which derives again.
 
     >>> from symgrad import Model, derive
     >>> m = Model("square"); x = m.inputs("x"); w = m.params("w")
@@ -299,12 +319,6 @@ def derive(model: Model, wrt: Iterable[str] | str | None = None, *, order: int =
     >>> derive(m).gradient("w")
     2*w*x**2
     """
-    if order == 2:
-        from .hessian import hessian  # second order is derived by deriving again
-
-        return hessian(model, wrt)
-    if order != 1:
-        raise SymgradError(f"order must be 1 or 2, got {order!r}")
     loss = model.loss_node
     if loss is None:
         raise SymgradError(f"model {model.name!r} has no loss; declare one with m.loss(name, expr)")
@@ -318,54 +332,64 @@ def derive(model: Model, wrt: Iterable[str] | str | None = None, *, order: int =
     nodes = tuple(n for n in model.nodes if n.name in live)
     unused = tuple(n.name for n in model.nodes if n.name not in live)
 
-    if not loss.expr.free_symbols:
-        raise SymgradError(
-            f"loss {loss.name!r} is the constant {loss.expr}; it depends on no input or parameter",
-            loss.where,
+    notes = ()
+    if not loss.expr.free_symbols:  # SymPy folded it while the model was built (a − a)
+        notes = (
+            f"loss {loss.name!r} is the constant {loss.expr}: it depends on no input or "
+            "parameter, so every gradient is 0",
         )
     # Local gradients: one per edge whose parent needs an adjoint, parents in declaration order.
     declared = [v.symbol for v in model.variables] + [n.symbol for n in model.nodes]
-    order = {symbol: i for i, symbol in enumerate(declared)}
+    position = {symbol: i for i, symbol in enumerate(declared)}
     needs_adjoint = {n.name for n in nodes} | set(wrt_names)
+    names = _PartialNames([v.name for v in model.variables] + [n.name for n in model.nodes])
     symbol_of = {name: _symbol(model, name) for name in needs_adjoint}
     locals_: list[LocalGradient] = []
     consumers: dict[str, list[LocalGradient]] = {name: [] for name in needs_adjoint}
     for node in nodes:
         parents = [
             (by_symbol[s], s)
-            for s in sorted(node.expr.free_symbols, key=order.__getitem__)
+            for s in sorted(node.expr.free_symbols, key=position.__getitem__)
             if by_symbol[s] in needs_adjoint
         ]
         if involves_matrices(node.expr) or T.shape_of(node.symbol):
             upstream = (
-                sympy.S.One if node.is_loss else partial_symbol(loss.name, node.name, node.symbol)
+                sympy.S.One
+                if node.is_loss
+                else partial_symbol(loss.name, node.name, node.symbol, names(loss.name, node.name))
             )
             new = _pullbacks(node, upstream, parents)
         elif len(parents) > MANY_PARENTS:
-            new = _wide_local_gradients(node, parents)
+            new = _wide_local_gradients(node, parents, names)
         else:
-            new = [_local_gradient(node, parent, symbol) for parent, symbol in parents]
+            new = [_local_gradient(node, parent, symbol, names) for parent, symbol in parents]
         for local in new:
             locals_.append(local)
             consumers[local.parent].append(local)
 
     # Adjoints, from the loss back: every consumer of a node comes after it, so reversed
     # declaration order meets each consumer's adjoint before it is needed.
-    adjoints = [Adjoint(loss.name, Partial(loss.name, loss.name), (), is_loss=True)]
+    adjoints = [
+        Adjoint(
+            loss.name, Partial(loss.name, loss.name, names(loss.name, loss.name)), (), is_loss=True
+        )
+    ]
     for name in [n.name for n in reversed(nodes[:-1])] + list(wrt_names):
         terms = tuple(
             ChainTerm(
                 local.node,
                 None
                 if local.node == loss.name
-                else partial_symbol(loss.name, local.node, symbol_of[local.node]),
+                else partial_symbol(
+                    loss.name, local.node, symbol_of[local.node], names(loss.name, local.node)
+                ),
                 local,
             )
             for local in consumers[name]
         )
-        adjoints.append(Adjoint(name, partial_symbol(loss.name, name, symbol_of[name]), terms))
+        symbol = partial_symbol(loss.name, name, symbol_of[name], names(loss.name, name))
+        adjoints.append(Adjoint(name, symbol, terms))
 
-    _check_generated_names(model, locals_, adjoints)
     kinks = tuple((node.name, kink) for node in nodes for kink in kinks_of(node.expr))
     return Derivation(
         model=model.name,
@@ -378,6 +402,7 @@ def derive(model: Model, wrt: Iterable[str] | str | None = None, *, order: int =
         example=MappingProxyType(model.example_point),
         unused=unused,
         kinks=kinks,
+        notes=notes,
     )
 
 
@@ -387,7 +412,7 @@ def derive(model: Model, wrt: Iterable[str] | str | None = None, *, order: int =
 MANY_PARENTS = 16
 
 
-def _wide_local_gradients(node: Node, parents) -> list[LocalGradient]:
+def _wide_local_gradients(node: Node, parents, names) -> list[LocalGradient]:
     """The same local gradients as ``_local_gradient`` gives one by one (the sweep starts from
     1, so each share is ∂node/∂parent itself)."""
     return [
@@ -395,7 +420,9 @@ def _wide_local_gradients(node: Node, parents) -> list[LocalGradient]:
             node.name,
             share.parent,
             share.expr,
-            None if node.is_loss else Partial(node.name, share.parent),
+            None
+            if node.is_loss
+            else Partial(node.name, share.parent, names(node.name, share.parent)),
         )
         for share in _pullbacks(node, sympy.S.One, parents)
     ]
@@ -476,6 +503,8 @@ def _postorder(expr, wanted: set) -> list:
 def _children(op) -> tuple:
     if isinstance(op, T.Elementwise):
         return op.operands
+    if isinstance(op, sympy.Piecewise):  # its pieces pair values with conditions
+        return tuple(sorted(op.free_symbols, key=str))
     return tuple(a for a in op.args if isinstance(a, sympy.Basic))
 
 
@@ -491,13 +520,12 @@ def _shares(op, g, ans, node: Node, wanted: set) -> list[tuple]:
             for operand, share in zip(op.operands, results, strict=True)
             if share is not None and operand.free_symbols & wanted
         ]
-    rule = matrix_rule_for(op)
-    if rule is not None:
-        if rule.pullback is None:
-            raise SymgradError(
-                f"{where}: symgrad has no proven rule to differentiate {rule.name}", node.where
-            )
-        results = rule.pullback(op, g, ans)
+    rule = rule_for(op)
+    if rule is not None and rule.is_matrix:
+        try:
+            results = rule.pullback(op, g, ans)
+        except SymgradError as error:
+            raise SymgradError(f"{where}: {error.message}", node.where) from None
         out = []
         for arg, share in zip(op.args, results, strict=True):
             if isinstance(arg, sympy.Basic) and arg.free_symbols & wanted:
@@ -530,16 +558,23 @@ def _shares(op, g, ans, node: Node, wanted: set) -> list[tuple]:
             for i, arg in enumerate(op.args)
             if arg.free_symbols & wanted
         ]
+    if rule is not None and rule.through is not None:  # a Piecewise: its pieces are no values
+        return [
+            (symbol, _scale(g, _checked(differentiate(op, symbol), op, where, node)))
+            for symbol in sorted(op.free_symbols & wanted, key=str)
+        ]
     out = []
     for i, arg in enumerate(op.args):
-        if not (arg.free_symbols & wanted):
+        if not (isinstance(arg, sympy.Basic) and arg.free_symbols & wanted):
             continue
         dummy = sympy.Dummy("a", real=True)
         rebuilt = op.func(*[dummy if j == i else a for j, a in enumerate(op.args)])
-        partial = _checked(sympy.diff(rebuilt, dummy), op, where, node).xreplace({dummy: arg})
-        if ans is not op:
-            partial = partial.subs(op, ans)  # textbook form: σ(1 − σ) with σ the node
-        out.append((arg, _scale(g, partial)))
+        textbook = ans if ans is not op else None  # σ(1 − σ) with σ the node
+        try:
+            partial = differentiate(rebuilt, dummy, textbook).xreplace({dummy: arg})
+        except SymgradError as error:
+            raise SymgradError(f"{where}: {error.message}", node.where) from None
+        out.append((arg, _scale(g, _checked(partial, op, where, node))))
     return out
 
 
@@ -555,28 +590,18 @@ def _template_partial(op: T.Elementwise, i: int, textbook: bool, where: str):
     where the textbook writes the derivative with it: σ(1 − σ))."""
     variables = op.template.variables
     body = op.template.expr
-    partial = sympy.diff(body, variables[i])
+    answer = sympy.Symbol(f"_e{len(variables)}", real=True)
+    try:
+        partial = differentiate(body, variables[i], answer if textbook else None)
+    except SymgradError as error:
+        raise SymgradError(f"{where}: {error.message}") from None
     partial = _checked(partial, op, where, None)
-    if textbook and isinstance(body, Application):
-        answer = sympy.Symbol(f"_e{len(variables)}", real=True)
-        rewritten = partial.subs(body, answer)
-        if answer in rewritten.free_symbols:
-            return sympy.Lambda((*variables, answer), rewritten)
     if textbook:
-        return sympy.Lambda((*variables, sympy.Symbol(f"_e{len(variables)}", real=True)), partial)
+        return sympy.Lambda((*variables, answer), partial)
     return sympy.Lambda(variables, partial)
 
 
 def _checked(partial, op, where: str, node: Node | None):
-    for unevaluated in partial.atoms(Derivative, Subs):
-        inner = unevaluated.expr
-        name = inner.func.__name__ if isinstance(inner, Application) else str(inner)
-        raise SymgradError(
-            f"cannot differentiate {inner} in {where}: SymPy has no derivative for {name} and "
-            "symgrad's rule table has no row for it",
-            node.where if node else None,
-        )
-    partial = partial.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
     if partial.has(sympy.zoo, sympy.nan):
         raise SymgradError(f"the derivative of {op} in {where} is undefined ({partial})")
     return partial
@@ -616,49 +641,18 @@ def _ancestors(loss: Node, nodes: dict[str, Node], by_symbol) -> set[str]:
     return live
 
 
-def _local_gradient(node: Node, parent: str, parent_symbol: sympy.Symbol) -> LocalGradient:
-    expr = sympy.diff(node.expr, parent_symbol)
-    for unevaluated in expr.atoms(Derivative, Subs):
-        inner = unevaluated.expr
-        function = inner.func.__name__ if isinstance(inner, Application) else str(inner)
-        raise SymgradError(
-            f"cannot differentiate {inner} in {'loss' if node.is_loss else 'node'} "
-            f"{node.name!r}: SymPy has no derivative for {function} and symgrad's rule table "
-            "has no row for it",
-            node.where,
-        )
-    # Step functions (sign, Heaviside) have derivative 0 away from their jump; the rule table
-    # records the jump as a kink, which the verifier checks, so the Dirac delta SymPy gives is 0.
-    expr = expr.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
+def _local_gradient(node: Node, parent: str, parent_symbol, names) -> LocalGradient:
+    # The node's own symbol is the answer its outermost operation's record may write the
+    # derivative with (textbook form: σ₃(1 − σ₃) when the node is σ₃ = σ(z₃), 1/(2r) for r = √e).
+    what = f"{'loss' if node.is_loss else 'node'} {node.name!r}"
+    try:
+        expr = differentiate(node.expr, parent_symbol, node.symbol)
+    except SymgradError as error:
+        raise SymgradError(f"{what}: {error.message}", node.where) from None
     if expr.has(sympy.zoo, sympy.nan):
         raise SymgradError(
             f"∂{node.name}/∂{parent} is undefined ({expr}); check the definition of {node.name!r}",
             node.where,
         )
-    if isinstance(node.expr, (Application, sympy.Pow)):
-        # Textbook form: σ(z)(1 − σ(z)) becomes σ₃(1 − σ₃) when the node is σ₃ = σ(z), and
-        # 1/(2√e) becomes 1/(2r) when r = √e (subs, unlike xreplace, sees e^(−1/2) as 1/√e).
-        expr = expr.subs(node.expr, node.symbol)
-    symbol = None if node.is_loss else Partial(node.name, parent)
+    symbol = None if node.is_loss else Partial(node.name, parent, names(node.name, parent))
     return LocalGradient(node.name, parent, expr, symbol)
-
-
-def _check_generated_names(model: Model, locals_, adjoints) -> None:
-    """Generated code names each local gradient and adjoint ``dA_dB``; refuse a clash."""
-    declared = {v.name for v in model.variables} | {n.name for n in model.nodes}
-    seen: dict[str, tuple[str, str]] = {}
-    symbols = [loc.symbol for loc in locals_ if loc.symbol is not None]
-    symbols += [adj.symbol for adj in adjoints]
-    for symbol in symbols:
-        meaning = (symbol.of, symbol.wrt)
-        if symbol.name in declared:
-            raise SymgradError(
-                f"the name {symbol.name!r} is declared in model {model.name!r}, but symgrad "
-                f"needs it for ∂{symbol.of}/∂{symbol.wrt}; rename the declaration"
-            )
-        if seen.setdefault(symbol.name, meaning) != meaning:
-            other = seen[symbol.name]
-            raise SymgradError(
-                f"∂{other[0]}/∂{other[1]} and ∂{symbol.of}/∂{symbol.wrt} would both be named "
-                f"{symbol.name!r}; rename one of the nodes"
-            )

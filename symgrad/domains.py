@@ -99,6 +99,10 @@ NAMED: dict[str, Domain] = {
     "probability": Domain("probability", 0.0, 1.0),  # open: log p and log(1 − p) are finite
     "unit": Domain("unit", 0.0, 1.0, True, True),
     "binary": Domain("binary", values=(0.0, 1.0)),
+    # what arguments of primitives need (their records name them)
+    "(-1, 1)": Domain("(-1, 1)", -1.0, 1.0),
+    "above 1": Domain("above 1", low=1.0),
+    "above -1": Domain("above -1", low=-1.0),
 }
 REAL = NAMED["real"]
 
@@ -137,22 +141,21 @@ def as_domain(spec, what: str, where: str | None = None) -> Domain:
 
 
 def needed_domains(derivation) -> dict[str, Domain]:
-    """For each variable that appears directly as the argument of a function with a restricted
-    domain, the domain that function needs (``log(x)``: x positive)."""
-    from .rules import bce  # the rule table is upstream of this module
+    """For each variable that appears directly as an argument of a primitive whose record says
+    what that argument needs (``log(x)``: x positive), the domain it needs."""
+    from .rules import rule_for  # the rule table is upstream of this module
+    from .tensors import Elementwise
 
     by_symbol = {v.symbol: v.name for v in derivation.variables}
     needs: dict[str, Domain] = {}
 
-    def need(arg, domain: Domain, why: str):
+    def need(arg, spec, why: str):
         name = by_symbol.get(arg)
         if name is not None:
             previous = needs.get(name, REAL)
-            needs[name] = previous.meet(domain, f"{name} ({why})")
+            needs[name] = previous.meet(as_needed(spec), f"{name} ({why})")
 
     def visit(expr, renamed: Mapping):
-        from .tensors import Elementwise
-
         if isinstance(expr, Elementwise):
             variables = expr.template.variables
             inner = {v: renamed.get(o, o) for v, o in zip(variables, expr.operands, strict=False)}
@@ -160,14 +163,12 @@ def needed_domains(derivation) -> dict[str, Domain]:
             for operand in expr.operands:
                 visit(operand, renamed)
             return
-        args = [renamed.get(a, a) for a in expr.args]
-        if isinstance(expr, sympy.log):
-            need(args[0], NAMED["positive"], "the argument of log")
-        elif isinstance(expr, sympy.Pow) and expr.exp.is_number and not expr.exp.is_integer:
-            need(args[0], NAMED["positive"], f"the base of a power {expr.exp}")
-        elif isinstance(expr, bce):
-            need(args[0], NAMED["probability"], "the probability of bce")
-            need(args[1], NAMED["unit"], "the target of bce")
+        rule = rule_for(expr)
+        if rule is not None and rule.domains:
+            for position, (arg, spec) in enumerate(zip(expr.args, rule.needs(expr), strict=False)):
+                if spec is not None:
+                    which = rule.arguments[position] if position < len(rule.arguments) else arg
+                    need(renamed.get(arg, arg), spec, f"the argument {which} of {rule.name}")
         for arg in expr.args:
             if isinstance(arg, sympy.Basic):
                 visit(arg, renamed)
@@ -175,6 +176,14 @@ def needed_domains(derivation) -> dict[str, Domain]:
     for node in derivation.nodes:
         visit(node.expr, {})
     return needs
+
+
+def as_needed(spec) -> Domain:
+    """A record's domain: a name, or ("labels", C) for class labels 0 … C − 1."""
+    if isinstance(spec, tuple) and spec[0] == "labels":
+        classes = int(spec[1])
+        return Domain(f"labels 0…{classes - 1}", values=tuple(float(k) for k in range(classes)))
+    return NAMED[spec]
 
 
 def domains_of(derivation) -> dict[str, Domain]:

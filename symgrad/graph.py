@@ -52,7 +52,7 @@ def operation(expr: sympy.Expr) -> str:
         return f"^{expr.exp}"
     rule = rule_for(expr)
     if rule is not None and rule.text is not None:
-        return spell(rule.text, ["·"] * len(expr.args))
+        return spell(rule.text, ["·"] * len(rule.printed_parts(expr)), expr)
     if isinstance(expr, sympy.Symbol):
         return "="
     return type(expr).__name__

@@ -28,6 +28,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from .domains import Domain, as_domain
 from .errors import SymgradError, caller_location
 from .names import check_name
+from .rules import canonical, rule_for
 from .tensors import Tensor, Total, check_shapes, elementwise, shape_of, show_shape, unwrap
 
 REDUCTIONS = ("mean", "sum")
@@ -293,7 +294,7 @@ class Model:
         if any(isinstance(e, MatrixExpr) for e in sympy.preorder_traversal(expr)):
             return self._check_matrix_expression(expr, what, where)
         self._check_symbols_and_functions(expr, what, where)
-        return expr
+        return canonical(expr)
 
     def _check_matrix_expression(self, expr, what: str, where: str | None):
         """A matrix expression, or a scalar one built from matrices (a trace, a sum)."""
@@ -304,13 +305,9 @@ class Model:
             lambda e: elementwise(e.func, *e.args, what=f"{e.func.__name__} in {what}"),
         )
         for node in sympy.preorder_traversal(expr):
-            if (
-                isinstance(node, sympy.MatPow)
-                and not isinstance(node, sympy.Inverse)
-                and not (node.exp.is_Integer and node.exp > 0)
-            ):
+            if isinstance(node, sympy.MatPow) and not node.exp.is_Integer:
                 raise SymgradError(
-                    f"{what}: matrix power {node}; symgrad takes A**n for n = 1, 2, … (and inv(A))",
+                    f"{what}: matrix power {node}; symgrad takes A**n for whole n (and inv(A))",
                     where,
                 )
         try:
@@ -318,7 +315,7 @@ class Model:
         except SymgradError as error:
             raise SymgradError(error.message, where) from None
         self._check_symbols_and_functions(expr, what, where)
-        return expr
+        return canonical(expr)
 
     def _check_symbols_and_functions(self, expr, what: str, where: str | None) -> None:
         for symbol in sorted(expr.free_symbols, key=str):
@@ -330,10 +327,19 @@ class Model:
                 )
         for applied in expr.atoms(AppliedUndef):
             raise SymgradError(
-                f"{what} uses the undefined function {applied.func}; symgrad can only "
-                "differentiate functions SymPy or its rule table knows",
+                f"{what} uses the undefined function {applied.func}; declare a function of your "
+                f"own with symgrad.primitive({str(applied.func)!r}, definition)",
                 where,
             )
+        for applied in expr.atoms(Application):
+            if rule_for(applied) is None and not isinstance(applied, sympy.logic.boolalg.Boolean):
+                name = applied.func.__name__
+                raise SymgradError(
+                    f"{what} uses {name}, which symgrad has no rule for; use one of symgrad's "
+                    f"functions (symgrad rules lists them) or declare it with "
+                    f"symgrad.primitive({name!r}, definition)",
+                    where,
+                )
         for bad, why in (
             (sympy.I, "is not real (it contains I)"),
             (sympy.zoo, "is undefined (it contains zoo, a division by zero)"),

@@ -254,6 +254,22 @@ class OneHot(MatrixExpr):
         return (max(r, c), self.classes)
 
 
+class LogDet(sympy.Expr):
+    """log det A of a square matrix with a positive determinant (a scalar)."""
+
+    is_commutative = True
+
+    def __new__(cls, matrix):
+        return Basic.__new__(cls, matrix)
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    def _eval_is_real(self):
+        return True
+
+
 class SpectralNorm(sympy.Expr):
     """The largest singular value of a matrix (its 2-norm)."""
 
@@ -450,9 +466,10 @@ class Tensor:
         return Tensor(elementwise(lambda a, b: a / b, other, self, what=_op(other, "/", self)))
 
     def __pow__(self, other):
-        if is_matrix(other):
-            raise SymgradError(f"{_op(self, '**', other)}: the exponent must be a scalar")
         return Tensor(elementwise(lambda a, b: a**b, self, other, what=_op(self, "**", other)))
+
+    def __rpow__(self, other):
+        return Tensor(elementwise(lambda a, b: a**b, other, self, what=_op(other, "**", self)))
 
     def __abs__(self):
         return Tensor(elementwise(sympy.Abs, self, what=f"abs({_brief(self)})"))
@@ -538,7 +555,7 @@ def det(a):
 
 def logdet(a):
     """log det A (A with a positive determinant)."""
-    return sympy.log(det(a))
+    return LogDet(_square(a, "logdet"))
 
 
 def inv(a) -> Tensor:
@@ -623,7 +640,7 @@ def check_shapes(expr, what: str) -> None:
                 raise SymgradError(f"{what}: operands of different shapes: {described}")
         elif isinstance(node, Elementwise):
             broadcast([shape_of(o) for o in node.operands], node.operands, what)
-        elif isinstance(node, (sympy.Inverse, sympy.Trace, sympy.Determinant)):
+        elif isinstance(node, (sympy.Inverse, sympy.Trace, sympy.Determinant, LogDet)):
             r, c = shape_of(node.arg)
             if r != c:
                 raise SymgradError(

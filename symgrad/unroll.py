@@ -15,6 +15,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from . import tensors as T
 from .errors import SymgradError
 from .model import Model, Variable
+from .rules import rule_for
 
 LIMIT = 400  # entries: beyond this a worked example is no longer something to read
 
@@ -110,53 +111,24 @@ def _entries(variable: Variable, value):
 
 
 def explicit(expr, env: dict):
-    """``expr`` with every matrix written out entry by entry (a SymPy Matrix or a scalar)."""
+    """``expr`` with every matrix written out entry by entry (a SymPy Matrix or a scalar): each
+    matrix operation by its record's ``unroll``, each scalar function as itself."""
     if isinstance(expr, sympy.MatrixSymbol):
         return env[expr]
     if isinstance(expr, sympy.Symbol):
         return env.get(expr, expr)
-    if isinstance(expr, sympy.MatMul):
-        out = sympy.S.One
-        for arg in expr.args:
-            out = out * explicit(arg, env)
-        return out
-    if isinstance(expr, sympy.MatAdd):
-        parts = [explicit(arg, env) for arg in expr.args]
-        total = parts[0]
-        for part in parts[1:]:
-            total = total + part
-        return total
-    if isinstance(expr, sympy.Transpose):
-        return explicit(expr.arg, env).T
-    if isinstance(expr, sympy.Inverse):
-        return explicit(expr.arg, env).inv()
-    if isinstance(expr, sympy.HadamardProduct):
-        parts = [explicit(arg, env) for arg in expr.args]
-        out = parts[0]
-        for part in parts[1:]:
-            out = out.multiply_elementwise(part)
-        return out
-    if isinstance(expr, sympy.HadamardPower):
-        base = explicit(expr.base, env)
-        return base.applyfunc(lambda e: e ** explicit(expr.exp, env))
-    if isinstance(expr, sympy.Trace):
-        return explicit(expr.arg, env).trace()
-    if isinstance(expr, sympy.Determinant):
-        return explicit(expr.arg, env).det()
-    if isinstance(expr, (sympy.Identity, sympy.OneMatrix, sympy.ZeroMatrix)):
-        return sympy.ImmutableMatrix(expr.as_explicit())
-    if isinstance(expr, T.Total):
-        return sympy.Add(*explicit(expr.matrix, env))
-    if isinstance(expr, (T.Elementwise, T.AxisSum, T.Broadcast, T.Softmax)):
-        rebuilt = expr.func(*[_as_matrix_expr(explicit(a, env)) for a in expr.args])
+    rule = rule_for(expr)
+    if rule is not None and rule.is_matrix:
+        if rule.unroll is None:
+            raise SymgradError(f"symgrad cannot unroll {rule.name}: its record has no entry form")
+        return rule.unroll(expr, *[explicit(a, env) for a in expr.args])
+    if isinstance(expr, T.Elementwise):
+        parts = [_as_matrix_expr(explicit(a, env)) for a in expr.operands]
+        rebuilt = T.Elementwise(expr.template, *parts)
         rows, cols = T.shape_of(expr)
         return sympy.ImmutableMatrix(rows, cols, lambda i, j: rebuilt._entry(i, j))
-    if isinstance(expr, T.OneHot):
-        raise SymgradError(
-            "symgrad cannot unroll one_hot: its entries depend on the labels' values"
-        )
-    if isinstance(expr, (MatrixExpr, T.SpectralNorm)):
-        raise SymgradError(f"symgrad cannot unroll {type(expr).__name__} ({expr})")
+    if isinstance(expr, MatrixExpr):
+        raise SymgradError(f"symgrad cannot unroll the matrix operation {type(expr).__name__}")
     if not expr.args:
         return expr
     return expr.func(*[explicit(arg, env) for arg in expr.args])

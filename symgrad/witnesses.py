@@ -232,7 +232,10 @@ class Autograd:
         with torch.enable_grad():
             loss = self.forward(**args)
             leaves = [args[name] for name in self.d.wrt]
-            grads = torch.autograd.grad(loss, leaves, allow_unused=True, materialize_grads=True)
+            if not loss.requires_grad:  # a constant loss: autograd's gradient is 0
+                grads = [torch.zeros_like(leaf) for leaf in leaves]
+            else:
+                grads = torch.autograd.grad(loss, leaves, allow_unused=True, materialize_grads=True)
         return {name: _as_array(g) for name, g in zip(self.d.wrt, grads, strict=True)}
 
     def adjoints(self, point: Mapping) -> dict[str, np.ndarray]:

@@ -110,13 +110,13 @@ BAD_MODELS = {
         "not_scalar.py:5: loss 'L' must be a scalar expression, got a list of 2 entries",
     ),
     "no_loss": ("x = m.inputs('x')\nm.node('z', x)\n", "model 'm' has no loss"),
-    "floor": (
-        "w = m.params('w')\nm.loss('L', sympy.floor(w) * w)\nm.example(w=1.5)\n",
-        "floor.py:5: cannot differentiate floor(w) in loss 'L'",
+    "no_rule": (
+        "w = m.params('w')\nm.loss('L', sympy.gamma(w) * w)\nm.example(w=1.5)\n",
+        "no_rule.py:5: loss 'L' uses gamma, which symgrad has no rule for",
     ),
     "undefined_function": (
         "w = m.params('w')\nm.loss('L', sympy.Function('f')(w))\n",
-        "undefined_function.py:5: loss 'L' uses the undefined function f",
+        "undefined_function.py:5: loss 'L' uses the undefined function f; declare a function",
     ),
     "lacks_value": (
         "x, y = m.inputs('x y')\nw = m.params('w')\nm.loss('L', (w * x - y) ** 2)\n"

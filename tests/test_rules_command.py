@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from symgrad.cli import main
-from symgrad.rules import MATRIX_RULES, RULES
+from symgrad.rules import MATRIX_RULES, SCALAR_RULES
 
 from .conftest import math_blocks
 
@@ -17,7 +17,7 @@ def run(*args):
 def test_text_lists_every_primitive_with_its_textbook_derivative():
     result = run("rules")
     assert result.exit_code == 0
-    for rule in RULES:
+    for rule in SCALAR_RULES:
         assert f"\n{rule.name}  [{rule.kind}]" in "\n" + result.output
     for rule in MATRIX_RULES:
         assert f"\n{rule.name}  {rule.summary}" in result.output
@@ -29,10 +29,10 @@ def test_text_lists_every_primitive_with_its_textbook_derivative():
 def test_markdown_is_a_table_whose_math_parses_with_katex(katex):
     markdown = run("rules", "--markdown").output
     rows = [line for line in markdown.splitlines() if line.startswith("| `")]
-    assert len(rows) == len(RULES) + len(MATRIX_RULES)
-    assert all(line.count(" | ") == 5 for line in rows[: len(RULES)])  # no bar breaks a cell
+    assert len(rows) == len(SCALAR_RULES) + len(MATRIX_RULES)
+    assert all(line.count(" | ") == 5 for line in rows[: len(SCALAR_RULES)])  # no bar breaks a cell
     blocks = math_blocks(markdown)
-    assert len(blocks) >= len(RULES)
+    assert len(blocks) >= len(SCALAR_RULES)
     assert katex(blocks) == [None] * len(blocks)
 
 

@@ -320,7 +320,7 @@ def test_seed003_network_with_layers_equals_the_scalar_version():
         (lambda m: m.param("A", (3, 2)) * m.param("b", (3,)), "A is 3×2, b is 1×3"),
         (lambda m: T.trace(m.param("A", (3, 2))), "trace needs a square matrix; A is 3×2"),
         (lambda m: T.inv(m.param("A", (2, 3))), "inv needs a square matrix"),
-        (lambda m: m.param("A", (2, 2)) ** m.param("B", (2, 2)), "the exponent must be a scalar"),
+        (lambda m: m.param("A", (2, 2)) ** m.param("B", (3, 2)), "A is 2×2, B is 3×2"),
         (
             lambda m: (
                 m.param(
@@ -353,10 +353,21 @@ def test_matrix_powers():
     m = Model("m")
     A = m.param("A", (3, 3))
     with pytest.raises(SymgradError, match="matrix power"):
-        m.node("P", sympy.MatPow(A.expr, -2))
+        m.node("P", sympy.MatPow(A.expr, sympy.Rational(1, 2)))
     m.loss("L", T.sum(A @ A @ A.T @ A))  # SymPy writes A @ A as A**2
     m.example(A=np.random.default_rng(5).normal(size=(3, 3)))
     check_against_autograd(m, lambda t: (t["A"] @ t["A"] @ t["A"].T @ t["A"]).sum())
+
+
+def test_negative_and_zero_matrix_powers():
+    m = Model("m")
+    A = m.param("A", (3, 3))
+    P = m.node("P", sympy.MatPow(A.expr, -2))
+    m.loss("L", T.sum(P) + T.trace(sympy.MatPow(A.expr, 0)))
+    m.example(A=np.random.default_rng(5).normal(size=(3, 3)) + 3 * np.eye(3))
+    check_against_autograd(
+        m, lambda t: torch.linalg.matrix_power(torch.linalg.inv(t["A"]), 2).sum() + 3
+    )
 
 
 def test_tanh_of_a_sympy_matrix_symbol_means_entry_by_entry():

@@ -201,16 +201,23 @@ def emit_module(
         functions = [writer.forward(), writer.loss_and_grad()]
         if writer.float_path:
             functions += writer.float_functions()
-    helpers = [printer.helper_sources[name] for name in sorted(printer.helpers)]
+    sources = dict(printer.helpers)
+    modules = set(printer.modules)
     if writer.float_path and not trace:
-        helpers += [writer.floats.helper_sources[n] for n in sorted(writer.floats.helpers)]
-    header = _header(derivation, backend, reduction, math=writer.float_path and not trace)
+        sources.update(writer.floats.helpers)
+        modules |= writer.floats.modules
+    helpers = [sources[name] for name in sorted(sources)]
+    math = writer.float_path and not trace
+    header = _header(derivation, backend, reduction, math=math, modules=sorted(modules))
     return "\n\n".join([header, *helpers, *functions]).rstrip() + "\n"
 
 
-def _header(derivation: Derivation, backend: str, reduction: str, *, math: bool = False) -> str:
+def _header(
+    derivation: Derivation, backend: str, reduction: str, *, math: bool = False, modules=()
+) -> str:
     module = "numpy as np" if backend == "numpy" else "torch"
     imports = f"import math\n\nimport {module}\n" if math else f"import {module}\n"
+    imports += "".join(f"import {name}\n" for name in modules)
     arguments = ", ".join(derivation.arguments)
     grads = ", ".join(f'"{name}": ∂{derivation.loss.name}/∂{name}' for name in derivation.wrt)
     if derivation.is_tensor:
@@ -352,7 +359,9 @@ class _Writer:
             f"{INDENT}try:",
             f"{INDENT * 2}return _{name}_floats({args})",
             f"{INDENT}except (ArithmeticError, ValueError):",
-            f"{INDENT * 2}pass  # NumPy gives the inf or nan that math refuses",
+            f"{INDENT * 2}# NumPy gives the inf or nan that math refuses (as NumPy scalars: a",
+            f"{INDENT * 2}# Python float to a fractional power would be complex)",
+            *[f"{INDENT * 2}{a} = np.float64({a})" for a in self.d.arguments],
         ]
 
     # --- the sweep ------------------------------------------------------------------------
@@ -403,9 +412,9 @@ class _Writer:
         if dots and name in dots:
             coefficient, a, b = dots[name]
             times = "" if coefficient == 1 else f"{self.printer.doprint(coefficient)} * "
-            self.printer.helpers.update({"_sum_product", "_sum_to"})
+            self.printer.use("_sum_product(_sum_to(")
             return f"{times}_sum_product({a.name}, {b.name}, {name}){scaled}"
-        self.printer.helpers.add("_sum_to")
+        self.printer.use("_sum_to(")
         return f"_sum_to({self.d.adjoint(name).symbol.name}, {name}){scaled}"
 
     def gradients_dict(self, gradients: dict[str, str]) -> list[str]:

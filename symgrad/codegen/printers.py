@@ -7,15 +7,15 @@ Anything outside arithmetic and the table is refused, never guessed.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from typing import ClassVar
 
 import sympy
-from sympy.core.function import Application
 from sympy.printing.str import StrPrinter
 
 from ..errors import SymgradError
-from ..rules import RULES_BY_NAME, matrix_rule_for, rule_for, spell
+from ..rules import operations, rule_for, spell
 from ..tensors import Elementwise
 
 _HELPER_CALL = re.compile(r"\b(_[a-z_]+)\(")
@@ -26,18 +26,30 @@ def _atomic(text: str) -> bool:
     return bool(_NAME.match(text)) or text.replace(".", "", 1).isdigit()
 
 
+_PLACEHOLDER = re.compile(r"#\d+")
+_CALL_ARGUMENT = re.compile(r"(?<=[(,] )#\d+(?=[,)])|(?<=\()#\d+(?=[,)])")
+
+
+def _only_call_arguments(spelling: str) -> bool:
+    """Whether every ``#k`` of a template is a whole argument of a call (``np.tanh(#1)``), where
+    a printed sum needs no parentheses of its own."""
+    return len(_PLACEHOLDER.findall(spelling)) == len(_CALL_ARGUMENT.findall(spelling))
+
+
 class CodePrinter(StrPrinter):
-    """Python arithmetic, functions spelled from the rule table's ``target`` column."""
+    """Python arithmetic; every operation with a record is printed from the record's spelling
+    for ``target``, through ``_print_<Class>`` methods generated from the records (see the end
+    of this module), the way SymPy's own code printers are built."""
 
-    target = ""  # the Rule attribute holding this target's spellings
+    printmethod = "_symgrad_code"  # no expression has one: the records decide, not _sympystr
+    target = ""  # the record field holding this target's spellings
     language = ""  # how the target is called in messages
-    helper_sources: ClassVar[dict[str, str]] = {}
-
-    _allowed = (sympy.Symbol, sympy.Number, sympy.NumberSymbol, sympy.Add, sympy.Mul, sympy.Pow)
+    helper_sources: ClassVar[dict[str, str]] = {}  # helpers that belong to no primitive
 
     def __init__(self):
         super().__init__()
-        self.helpers: set[str] = set()
+        self.helpers: dict[str, str] = {}  # name → source, of every helper the code calls
+        self.modules: set[str] = set()  # modules the code imports beyond the target's own
         self._placeholders: dict[sympy.Symbol, str] = {}  # template variable → printed operand
 
     def _print(self, expr, **kwargs):
@@ -47,42 +59,51 @@ class CodePrinter(StrPrinter):
             if value.imag != 0:
                 raise SymgradError(f"the constant {expr} is not real")
             return repr(value.real)
-        if isinstance(expr, Elementwise):
-            return self._print_elementwise(expr)
-        if isinstance(expr, sympy.MatrixSymbol):
-            return expr.name
         if expr in self._placeholders:
             return self._placeholders[expr]
-        if isinstance(expr, sympy.log) and isinstance(expr.args[0], sympy.Determinant):
-            # log det A from the LU factors: no overflow of det A on the way
-            return self._use(f"_logdet({self._print(expr.args[0].arg)})")
-        matrix_rule = matrix_rule_for(expr)
-        if matrix_rule is not None:
-            spelling = getattr(matrix_rule, self.target)
-            args = [self._print(a) if isinstance(a, sympy.Basic) else str(a) for a in expr.args]
-            return self._use(spelling(expr, args))
-        if isinstance(expr, Application):
-            return self._print_table_function(expr)
-        if isinstance(expr, sympy.MatrixExpr) or not isinstance(expr, self._allowed):
-            raise SymgradError(
-                f"symgrad cannot write {type(expr).__name__} ({expr}) as {self.language} code; "
-                "use arithmetic and the functions of the rule table"
-            )
         return super()._print(expr, **kwargs)
 
-    def _print_table_function(self, expr) -> str:
+    # --- from the records ---------------------------------------------------------------------
+
+    def _print_record(self, expr) -> str:
+        """``expr`` by its record's spelling; a record with no code spelling (a loss) by its
+        definition."""
         rule = rule_for(expr)
         if rule is None:
-            raise SymgradError(
-                f"symgrad has no {self.language} spelling for the function "
-                f"{expr.func.__name__}; add a row for it to the rule table (symgrad/rules.py)"
-            )
-        spelling = self.spelling(rule)
-        if spelling is None:  # a loss: print its definition
+            return self._refuse(expr)
+        spelling = rule.spelling(self.target)
+        if spelling is None:
+            if rule.definition is None:
+                raise SymgradError(f"symgrad has no {self.language} spelling for {rule.name}")
             return "(" + self._print(rule.definition(*expr.args)) + ")"
-        return self._use(spell(spelling, [self._print(arg) for arg in expr.args]))
+        for module in rule.requires.get(self.target, ()):
+            self._require(module, rule.name)
+        for name, source in rule.helper_sources(self.target).items():
+            self.helpers.setdefault(name, source)
+        parts = [
+            self._print(p) if isinstance(p, sympy.Basic) else str(p)
+            for p in rule.printed_parts(expr)
+        ]
+        if isinstance(spelling, str) and not _only_call_arguments(spelling):
+            parts = [p if _atomic(p) else f"({p})" for p in parts]  # #1 * f(#1) with #1 = a + b
+        return self.use(spell(spelling, parts, expr))
 
-    def _print_elementwise(self, expr: Elementwise) -> str:
+    # A function without a record of its own (a model file's primitive declared after this
+    # module was loaded finds its record here too).
+    _print_Function = _print_record
+
+    def _refuse(self, expr) -> str:
+        name = getattr(getattr(expr, "func", None), "__name__", type(expr).__name__)
+        raise SymgradError(
+            f"symgrad cannot write {name} ({expr}) as {self.language} code: it has no record "
+            f"(declare a function of your own with symgrad.primitive)"
+        )
+
+    _print_MatrixExpr = _refuse
+    _print_Derivative = _refuse
+    _print_Integral = _refuse
+
+    def _print_Elementwise(self, expr: Elementwise) -> str:
         """The template's formula with each variable replaced by its printed operand; the
         arrays broadcast as NumPy and PyTorch do."""
         saved = self._placeholders
@@ -96,22 +117,51 @@ class CodePrinter(StrPrinter):
         finally:
             self._placeholders = saved
 
-    def spelling(self, rule):
-        """This target's spelling of a scalar row of the rule table."""
-        return getattr(rule, self.target)
-
-    def _use(self, text: str) -> str:
-        self.helpers.update(h for h in _HELPER_CALL.findall(text) if h in self.helper_sources)
-        return text
+    def _print_MatrixSymbol(self, expr):
+        return expr.name
 
     def _print_Pow(self, expr, rational=False):
-        base, exponent = expr.as_base_exp()
-        sqrt = self.spelling(RULES_BY_NAME["sqrt"])
-        if exponent == sympy.S.Half:
-            return self._use(spell(sqrt, [self._print(base)]))
-        if exponent == -sympy.S.Half:
-            return "1/" + self._use(spell(sqrt, [self._print(base)]))
+        rule = rule_for(expr)
+        if rule is not None and rule.name == "sqrt":
+            return self._print_record(expr)
+        if expr.exp == -sympy.S.Half:  # 1/√x
+            return "1/" + self._print_record(sympy.sqrt(expr.base))
         return super()._print_Pow(expr, rational=rational)
+
+    # conditions, inside a Piecewise
+    def _print_Relational(self, expr):
+        return f"({self._print(expr.lhs)} {expr.rel_op} {self._print(expr.rhs)})"
+
+    def _print_And(self, expr):
+        return " & ".join(self._print(a) for a in expr.args)
+
+    def _print_Or(self, expr):
+        return " | ".join(self._print(a) for a in expr.args)
+
+    def _print_Not(self, expr):
+        return f"~{self._print(expr.args[0])}"
+
+    def _print_BooleanTrue(self, expr):
+        return "True"
+
+    def _print_BooleanFalse(self, expr):
+        return "False"
+
+    def use(self, text: str) -> str:
+        """Note the generic helpers a piece of code calls."""
+        for name in _HELPER_CALL.findall(text):
+            if name in self.helper_sources:
+                self.helpers.setdefault(name, self.helper_sources[name])
+        return text
+
+    def _require(self, module: str, what: str) -> None:
+        top = module.split(".")[0]
+        if importlib.util.find_spec(top) is None:
+            raise SymgradError(
+                f"the {self.language} code for {what} needs {top}, which is not installed "
+                f"(pip install {top})"
+            )
+        self.modules.add(module)
 
     def _print_Float(self, expr):
         return repr(float(expr))
@@ -130,11 +180,9 @@ class CodePrinter(StrPrinter):
     _print_NaN = _print_Infinity
 
 
+# Helpers that belong to no primitive: reducing a per-sample gradient over a batch. A
+# primitive's own helpers are in its record.
 NUMPY_HELPERS = {
-    "_sigmoid": """\
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
-""",
     "_sum_to": '''\
 def _sum_to(g, like):
     """Reduce a per-sample gradient g to the shape of the variable it belongs to."""
@@ -160,36 +208,6 @@ def _sum_product(a, b, like):
 }
 
 
-NUMPY_HELPERS.update(
-    {
-        "_softmax": """\
-def _softmax(a, axis):
-    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
-""",
-        "_log_softmax": """\
-def _log_softmax(a, axis):
-    shifted = a - np.max(a, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-""",
-        "_one_hot": """\
-def _one_hot(labels, classes):
-    return np.eye(classes)[np.asarray(labels).astype(np.int64).ravel()]
-""",
-        "_singular_outer": """\
-def _singular_outer(a):
-    u, _, vt = np.linalg.svd(a)
-    return np.outer(u[:, 0], vt[0])
-""",
-        "_logdet": """\
-def _logdet(a):
-    sign, logabs = np.linalg.slogdet(a)
-    return logabs if sign > 0 else np.nan  # log det A needs det A > 0
-""",
-    }
-)
-
-
 class NumPyPrinter(CodePrinter):
     target = "numpy"
     language = "NumPy"
@@ -197,31 +215,6 @@ class NumPyPrinter(CodePrinter):
 
 
 TORCH_HELPERS = {
-    "_softplus": """\
-def _softplus(x):
-    return torch.logaddexp(x, torch.zeros_like(x))
-""",
-    "_maximum": """\
-def _maximum(a, b):
-    if not isinstance(a, torch.Tensor):
-        return torch.clamp(b, min=a)
-    if not isinstance(b, torch.Tensor):
-        return torch.clamp(a, min=b)
-    return torch.maximum(a, b)
-""",
-    "_minimum": """\
-def _minimum(a, b):
-    if not isinstance(a, torch.Tensor):
-        return torch.clamp(b, max=a)
-    if not isinstance(b, torch.Tensor):
-        return torch.clamp(a, max=b)
-    return torch.minimum(a, b)
-""",
-    "_heaviside": """\
-def _heaviside(x, at_zero):
-    step = (x > 0).to(x.dtype)
-    return step + at_zero * (x == 0).to(x.dtype) if at_zero else step
-""",
     "_sum_to": '''\
 def _sum_to(g, like):
     """Reduce a per-sample gradient g to the shape of the variable it belongs to."""
@@ -248,84 +241,18 @@ def _sum_product(a, b, like):
 }
 
 
-TORCH_HELPERS.update(
-    {
-        "_broadcast": """\
-def _broadcast(value, rows, cols, dtype, device):
-    return torch.as_tensor(value, dtype=dtype, device=device).expand(rows, cols)
-""",
-        "_one_hot": """\
-def _one_hot(labels, classes):
-    picked = torch.nn.functional.one_hot(labels.long().reshape(-1), classes)
-    return picked.to(labels.dtype)
-""",
-        "_singular_outer": """\
-def _singular_outer(a):
-    u, _, vh = torch.linalg.svd(a)
-    return torch.outer(u[:, 0], vh[0])
-""",
-        "_logdet": """\
-def _logdet(a):
-    sign, logabs = torch.linalg.slogdet(a)
-    return torch.where(sign > 0, logabs, torch.full_like(logabs, float("nan")))
-""",
-    }
-)
-
-
 class TorchPrinter(CodePrinter):
     target = "torch"
     language = "PyTorch"
     helper_sources = TORCH_HELPERS
 
 
-FLOAT_HELPERS = {
-    "_f_sigmoid": """\
-def _f_sigmoid(x):
-    return 1.0 / (1.0 + math.exp(-x))
-""",
-    "_f_softplus": """\
-def _f_softplus(x):
-    return x + math.log1p(math.exp(-x)) if x > 0 else math.log1p(math.exp(x))
-""",
-    "_f_sign": """\
-def _f_sign(x):
-    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
-""",
-    "_f_heaviside": """\
-def _f_heaviside(x, at_zero):
-    return 1.0 if x > 0 else 0.0 if x < 0 else float(at_zero)
-""",
-}
-
-# The table's NumPy spellings, for one sample in Python floats (math where NumPy has ufuncs).
-_FLOAT_SPELLINGS = {
-    "sigmoid": "_f_sigmoid(#1)",
-    "tanh": "math.tanh(#1)",
-    "relu": "max(#1, 0.0)",
-    "softplus": "_f_softplus(#1)",
-    "exp": "math.exp(#1)",
-    "log": "math.log(#1)",
-    "sqrt": "math.sqrt(#1)",
-    "sin": "math.sin(#1)",
-    "cos": "math.cos(#1)",
-    "abs": "abs(#1)",
-    "Max": lambda args: f"max({', '.join(args)})",
-    "Min": lambda args: f"min({', '.join(args)})",
-    "sign": "_f_sign(#1)",
-    "Heaviside": "_f_heaviside(#1, #2)",
-}
-
-
 class FloatPrinter(NumPyPrinter):
-    """Scalar models at one sample in Python floats: math instead of NumPy's array calls. A row
-    without a float spelling keeps its NumPy one, which takes floats too."""
+    """Scalar models at one sample in Python floats: each record's ``python`` spelling (math
+    instead of NumPy's array calls), or its NumPy one, which takes floats too."""
 
+    target = "python"
     language = "Python"
-    helper_sources: ClassVar[dict[str, str]] = {**NUMPY_HELPERS, **FLOAT_HELPERS}
-
-    def spelling(self, rule):
-        return _FLOAT_SPELLINGS.get(rule.name, rule.numpy)
 
     def _print_Pow(self, expr, rational=False):
         base, exponent = expr.as_base_exp()
@@ -334,5 +261,17 @@ class FloatPrinter(NumPyPrinter):
         # x**0.3 of a negative float is complex in Python; math.pow refuses it instead
         return f"math.pow({self._print(base)}, {self._print(exponent)})"
 
+
+def _install_record_printers() -> None:
+    """One ``_print_<Class>`` per operation with a record (SymPy's printers dispatch on the
+    class name along the MRO); Pow keeps its own, which picks sqrt or arithmetic."""
+    for operation in operations():
+        name = f"_print_{operation.__name__}"
+        if operation is sympy.Pow or name in CodePrinter.__dict__:
+            continue
+        setattr(CodePrinter, name, CodePrinter._print_record)
+
+
+_install_record_printers()
 
 PRINTERS = {"numpy": NumPyPrinter, "torch": TorchPrinter}

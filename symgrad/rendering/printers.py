@@ -18,13 +18,14 @@ from contextlib import contextmanager
 import numpy as np
 import sympy
 from sympy.core.function import Application
+from sympy.logic.boolalg import Boolean
 from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 from ..derivation import MatrixPartial, Partial, SecondPartial
 from ..names import latex_name, text_name
-from ..rules import matrix_rule_for, rule_for, spell
+from ..rules import rule_for, spell
 from ..tensors import Elementwise
 
 # A matrix this small is shown with its numbers (amsmath's pmatrix takes up to 10 columns); a
@@ -115,11 +116,12 @@ class MathPrinter(StrPrinter):
 
     def function(self, expr) -> str:
         rule = rule_for(expr)
-        args = [self.argument(arg) for arg in expr.args]
+        parts = rule.printed_parts(expr) if rule is not None else expr.args
+        args = [self.argument(arg) for arg in parts]
         spelling = self.spelling(rule) if rule is not None else None
         if spelling is None:
             return f"{expr.func.__name__}({', '.join(args)})"
-        return spell(spelling, args)
+        return spell(spelling, args, expr)
 
     def spelling(self, rule):
         raise NotImplementedError
@@ -192,7 +194,7 @@ class MathPrinter(StrPrinter):
         return text.replace("-", self.minus)
 
     def _print(self, expr, **kwargs):
-        if isinstance(expr, Application):
+        if isinstance(expr, Application) and not isinstance(expr, Boolean):
             return self.function(expr)
         if expr in self._placeholders:
             return self._placeholders[expr]
@@ -202,12 +204,14 @@ class MathPrinter(StrPrinter):
             return self.partial(expr.of, expr.wrt)
         if isinstance(expr, sympy.MatrixSymbol):
             return self.name(expr)
-        rule = matrix_rule_for(expr)
-        if rule is not None:
+        rule = rule_for(expr)
+        if rule is not None and rule.is_matrix:
             args = [
                 self._operand(expr, a) if isinstance(a, sympy.Basic) else str(a) for a in expr.args
             ]
             return self.matrix_spelling(rule)(expr, args)
+        if rule is not None and rule.through is not None:  # a Piecewise
+            return self.function(expr)
         return super()._print(expr, **kwargs)
 
     # --- matrices ---------------------------------------------------------------------------
@@ -319,6 +323,21 @@ class MathPrinter(StrPrinter):
                 out.append((term, f" {self.minus} {text}" if negative else f" + {text}"))
         return out
 
+    # conditions, inside a piecewise function
+    relations: Mapping[str, str] = {"<=": "<=", ">=": ">=", "==": "=", "!=": "!="}
+    conjunction = " and "
+    disjunction = " or "
+
+    def _print_Relational(self, expr):
+        relation = self.relations.get(expr.rel_op, expr.rel_op)
+        return f"{self._print(expr.lhs)} {relation} {self._print(expr.rhs)}"
+
+    def _print_And(self, expr):
+        return self.conjunction.join(self._print(a) for a in expr.args)
+
+    def _print_Or(self, expr):
+        return self.disjunction.join(self._print(a) for a in expr.args)
+
     def _print_Mul(self, expr):
         if _is_negative(expr):
             inner = -expr if not _is_minus_one_times(expr) else expr.args[1]
@@ -335,7 +354,8 @@ class MathPrinter(StrPrinter):
                     factor.base ** (-factor.exp) if factor.exp != -1 else factor.base
                 )
             elif factor.is_Rational and factor.q != 1 and self.values is None:
-                numerator.append(sympy.Integer(factor.p))
+                if factor.p != 1:  # ½r² is r²/2, not 1r²/2
+                    numerator.append(sympy.Integer(factor.p))
                 denominator.append(sympy.Integer(factor.q))
             else:
                 numerator.append(factor)
@@ -510,6 +530,7 @@ _SUPER = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 class TextPrinter(MathPrinter):
+    relations = {"<=": "≤", ">=": "≥", "==": "=", "!=": "≠"}  # noqa: RUF012
     """Unicode for the terminal: σ₁, ∂L/∂W₅, ·, −."""
 
     minus = "−"
@@ -578,6 +599,9 @@ def _short(expr) -> bool:
 
 
 class LatexPrinter(MathPrinter):
+    relations = {"<=": r"\leq", ">=": r"\geq", "==": "=", "!=": r"\neq"}  # noqa: RUF012
+    conjunction = r" \text{ and } "
+    disjunction = r" \text{ or } "
     r"""LaTeX for documents and for the math of Markdown: ``\sigma_{1}``, ``\frac{…}{…}``,
     ``\times`` for every written product, ``\log``, ``e^{…}``.
 
@@ -642,7 +666,7 @@ class LatexPrinter(MathPrinter):
         spelling = rule.latex
         if not any(_tall(arg) for arg in args):
             spelling = spelling.replace(r"\left(", "(").replace(r"\right)", ")")
-        return spell(spelling, args)
+        return spell(spelling, args, expr)
 
     def negative_number(self, text):
         return f"({text})"

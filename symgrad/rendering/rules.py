@@ -12,29 +12,18 @@ from dataclasses import dataclass
 
 import sympy
 
+from ..codegen.printers import PRINTERS
 from ..errors import SymgradError
-from ..rules import MATRIX_RULES, RULES, Rule, spell
+from ..rules import Rule, differentiate, records, spell
 from .printers import LatexPrinter, TextPrinter
 
 FORMATS = ("text", "markdown", "latex")
 
-_x, _y, _n, _a, _b, _p = sympy.symbols("x y n a b p", real=True)
-_x1, _x2 = sympy.symbols("x1 x2", real=True)
-_h0 = sympy.Symbol("h_0", real=True)
-ARGUMENTS: dict[str, tuple] = {  # the symbols each row is shown with (default: x)
-    "pow": (_x, _n),
-    "Max": (_a, _b),
-    "Min": (_a, _b),
-    "Heaviside": (_x, _h0),
-    "bce": (_p, _y),
-    "squared_error": (_p, _y),
-    "mse": (_p, _y),
-    "sum_squares": (_x1, _x2),
-}
-
 
 @dataclass(frozen=True)
 class RuleRow:
+    """A scalar record applied to symbols named as the record names its arguments."""
+
     rule: Rule
     arguments: tuple
     applied: sympy.Expr
@@ -44,25 +33,49 @@ class RuleRow:
     def kinks(self) -> tuple:
         return self.rule.kinks(self.applied) if self.rule.kink else ()
 
+    @property
+    def needs(self) -> tuple:
+        return () if self.rule.is_composite else self.rule.needs(self.applied)
+
 
 def rule_rows() -> list[RuleRow]:
+    """Every scalar record (composites included), its derivative as the record gives it (a
+    composite's and a piecewise function's by the chain rule through their definition)."""
     rows = []
-    for rule in RULES:
-        args = ARGUMENTS.get(rule.name, (_x,))
-        if rule.name == "sqrt":
-            applied = sympy.sqrt(_x)
-        elif rule.name == "pow":
-            applied = sympy.Pow(_x, _n, evaluate=False)
+    for rule in records():
+        if rule.is_matrix:
+            continue
+        args = tuple(sympy.Symbol(name, real=True) for name in rule.arguments)
+        applied = rule.applied(*args)
+        if rule.derivative is not None:  # one per argument shown (sqrt's exponent ½ is not)
+            partials = rule.partials(applied)[: len(args)]
         else:
-            applied = rule.function(*args)
-        rows.append(RuleRow(rule, args, applied, tuple(rule.derivative(applied, *args))))
+            partials = tuple(differentiate(applied, arg) for arg in args)
+        rows.append(RuleRow(rule, args, applied, partials))
     return rows
 
 
-def _code(spelling, args) -> str:
+def matrix_records() -> list[Rule]:
+    return [rule for rule in records() if rule.is_matrix]
+
+
+def _code(target: str, row: RuleRow) -> str:
+    """The record's spelling for ``target`` applied to its arguments, as generated code has it."""
+    spelling = getattr(row.rule, target)
     if spelling is None:
         return "its definition"
-    return spell(spelling, [str(a) for a in args])
+    if row.rule.is_composite:
+        return spell(spelling, [str(a) for a in row.arguments])
+    return PRINTERS[target]().doprint(row.applied)
+
+
+def _derivatives(row: RuleRow, printer, partial) -> list[str]:
+    f = printer.doprint(row.applied)
+    return [
+        f"{partial(f, printer.doprint(arg))} = {printer.doprint(d)}"
+        for arg, d in zip(row.arguments, row.partials, strict=True)
+        if str(arg) != "h0"  # h0 is a constant of the step
+    ]
 
 
 def render_rules(fmt: str = "text") -> str:
@@ -78,15 +91,6 @@ def render_rules(fmt: str = "text") -> str:
     return _latex(rows)
 
 
-def _derivatives(row: RuleRow, printer, partial) -> list[str]:
-    f = printer.doprint(row.applied)
-    return [
-        f"{partial(f, printer.doprint(arg))} = {printer.doprint(d)}"
-        for arg, d in zip(row.arguments, row.partials, strict=True)
-        if not (isinstance(arg, sympy.Symbol) and arg == _h0)  # h0 is a constant of the step
-    ]
-
-
 def _text(rows: list[RuleRow]) -> str:
     printer = TextPrinter()
     lines = ["Primitives (derivatives in textbook form)", ""]
@@ -97,10 +101,13 @@ def _text(rows: list[RuleRow]) -> str:
             lines.append(f"    {d}")
         for kink in row.kinks:
             lines.append(f"    kink where {printer.doprint(kink)} = 0")
-        numpy, torch = _code(rule.numpy, row.arguments), _code(rule.torch, row.arguments)
+        for arg, need in zip(row.arguments, row.needs, strict=False):
+            if need is not None:
+                lines.append(f"    {arg}: {need if isinstance(need, str) else need[0]}")
+        numpy, torch = _code("numpy", row), _code("torch", row)
         lines.append(f"    numpy: {numpy}    torch: {torch}")
     lines += ["", "Matrix operations (G is the adjoint of the result)", ""]
-    for rule in MATRIX_RULES:
+    for rule in matrix_records():
         lines.append(f"{rule.name}  {rule.summary}")
         lines.append(f"    {rule.textbook}")
     return "\n".join(lines) + "\n"
@@ -125,8 +132,8 @@ def _markdown(rows: list[RuleRow]) -> str:
             f"${_table_math(d)}$" for d in _derivatives(row, printer, partial)
         )
         kinks = "<br>".join(f"${_table_math(printer.doprint(k))} = 0$" for k in row.kinks) or "–"
-        numpy = _code(rule.numpy, row.arguments).replace("|", r"\|")
-        torch = _code(rule.torch, row.arguments).replace("|", r"\|")
+        numpy = _code("numpy", row).replace("|", r"\|")
+        torch = _code("torch", row).replace("|", r"\|")
         out.append(
             f"| `{rule.name}` | {rule.kind} | {derivatives} | {kinks} | `{numpy}` | `{torch}` |"
         )
@@ -137,7 +144,7 @@ def _markdown(rows: list[RuleRow]) -> str:
         "| operation | what it is | backward rule |",
         "| --- | --- | --- |",
     ]
-    for rule in MATRIX_RULES:
+    for rule in matrix_records():
         out.append(f"| `{rule.name}` | {rule.summary} | `{rule.textbook}` |")
     return "\n".join(out) + "\n"
 

@@ -24,6 +24,7 @@ from ..derivation import Adjoint, ChainTerm, Derivation, Partial, SecondPartial
 from ..errors import SymgradError
 from ..model import as_value
 from ..rules import Primitive
+from ..second_order import hessian
 from ..tensors import elementwise, shape_of
 from .printers import is_small
 
@@ -295,7 +296,7 @@ def expand_definitions(expr: sympy.Expr) -> sympy.Expr:
     """Write symgrad's primitives out by their definitions, as typed: σ(z) → 1/(1 + e^(−z))."""
     with evaluate(False):
         return expr.replace(
-            lambda e: isinstance(e, Primitive) and e.rule.definition is not None,
+            lambda e: isinstance(e, Primitive) and e.rule.expand,
             lambda e: e.rule.definition(*e.args),
         )
 
@@ -366,8 +367,6 @@ def _hessian(derivation: Derivation, point) -> Section:
     """The second derivatives of a scalar model: each entry (up to ``HESSIAN_ENTRIES``
     variables) in terms of the forward nodes, and the matrix with its numbers. Derived by
     deriving the backward pass again (``symgrad.hessian``); evaluated by its generated code."""
-    from ..hessian import hessian
-
     if derivation.is_tensor:
         raise SymgradError(
             "the Hessian section is for scalar models; for a tensor model use "
