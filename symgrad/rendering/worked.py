@@ -2,9 +2,9 @@
 
 Every surface (text, LaTeX, Markdown) and the graph picture print the same ``WorkedExample``;
 none of them computes anything. The numbers come from one float64 evaluation of the generated
-NumPy code (``trace``), so what is printed is what the compiled gradient computes. The only
-arithmetic done here is what a lecture does by hand on top of those numbers: the product of
-each chain term (to show a sum term by term) and the update ``W − α ∂L/∂W``.
+NumPy code (``trace``), so what is printed is what the compiled gradient computes, each chain
+term of a sum over several consumers included. The only arithmetic done here is what a lecture
+does by hand on top of those numbers: the update ``W − α ∂L/∂W``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import sympy
 from sympy.core.parameters import evaluate
 
-from ..codegen import compile
+from ..codegen import compile, term_name
 from ..derivation import Adjoint, ChainTerm, Derivation, Partial, SecondPartial
 from ..errors import SymgradError
 from ..model import as_value
@@ -145,9 +145,7 @@ def worked_example(
     else:
         point = point_for(derivation, at)
         trace = compile(derivation, "numpy").trace(**point)
-        values = {**point, **trace.values}
-        if not derivation.is_tensor:  # a matrix sum is shown by its shape, not term by term
-            values.update(_term_values(derivation, values))
+        values = {**point, **trace.values}  # every chain term of a sum included
         loss, gradients = trace.loss, trace.gradients
     numeric = values is not None and not any(getattr(v, "ndim", 0) for v in values.values())
 
@@ -301,33 +299,15 @@ def expand_definitions(expr: sympy.Expr) -> sympy.Expr:
 
 
 def term_value(adjoint: Adjoint, term: ChainTerm, values: Mapping[str, object]) -> object:
-    """The gradient one consumer sends back into ``adjoint``: ∂L/∂consumer · ∂consumer/∂n."""
+    """The gradient one consumer sends back into ``adjoint`` (∂L/∂consumer · ∂consumer/∂n, or
+    a matrix pullback), as the trace of the generated code computed it."""
     if len(adjoint.terms) == 1:
         return values[adjoint.symbol.name]
-    if term.upstream is not None:
-        return np.multiply(values[term.upstream.name], values[term.local.symbol.name])
-    # A local gradient of the loss itself has no name in the generated code (the adjoint it
-    # starts is named instead, and here that adjoint sums other terms too): evaluate it.
-    expr = term.local.expr.replace(
-        lambda e: isinstance(e, Primitive) and e.rule.definition is not None,
-        lambda e: e.rule.definition(*e.args),
-    )
-    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    function = sympy.lambdify(symbols, expr, modules="numpy")
-    return function(*[values[s.name] for s in symbols])
+    return values[term_name(adjoint, term)]
 
 
 def _term_symbol(adjoint: Adjoint, term: ChainTerm) -> sympy.Symbol:
-    # Names with a double underscore cannot clash with a model's names (check_name refuses them).
-    return sympy.Symbol(f"{adjoint.symbol.name}__from_{term.consumer}")
-
-
-def _term_values(derivation: Derivation, values: Mapping[str, object]) -> dict[str, object]:
-    out = {}
-    for adjoint in derivation.adjoints:
-        for term in adjoint.terms:
-            out[_term_symbol(adjoint, term).name] = term_value(adjoint, term, values)
-    return out
+    return sympy.Symbol(term_name(adjoint, term))
 
 
 def _rate_symbol(derivation: Derivation) -> sympy.Symbol:
