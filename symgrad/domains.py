@@ -103,6 +103,12 @@ NAMED: dict[str, Domain] = {
 REAL = NAMED["real"]
 
 
+def labels(classes: int) -> Domain:
+    """Class labels 0, 1, …, classes − 1: whole numbers, drawn as whole numbers (what
+    ``one_hot`` and ``cross_entropy`` read)."""
+    return Domain(f"labels 0..{classes - 1}", values=tuple(float(k) for k in range(classes)))
+
+
 def as_domain(spec, what: str, where: str | None = None) -> Domain:
     """A domain from what a declaration gives: a name ("positive", "probability", …), a pair
     ``(low, high)`` (the closed interval), or a ``Domain``."""
@@ -151,7 +157,7 @@ def needed_domains(derivation) -> dict[str, Domain]:
             needs[name] = previous.meet(domain, f"{name} ({why})")
 
     def visit(expr, renamed: Mapping):
-        from .tensors import Elementwise
+        from .tensors import Elementwise, OneHot
 
         if isinstance(expr, Elementwise):
             variables = expr.template.variables
@@ -168,6 +174,8 @@ def needed_domains(derivation) -> dict[str, Domain]:
         elif isinstance(expr, bce):
             need(args[0], NAMED["probability"], "the probability of bce")
             need(args[1], NAMED["unit"], "the target of bce")
+        elif isinstance(expr, OneHot):
+            need(args[0], labels(expr.classes), "the labels of one_hot")
         for arg in expr.args:
             if isinstance(arg, sympy.Basic):
                 visit(arg, renamed)
