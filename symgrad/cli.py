@@ -33,9 +33,15 @@ def reports_errors(command):
         try:
             return command(*args, **kwargs)
         except SymgradError as error:
-            raise BadInput(str(error)) from None
+            raise BadInput(one_line(str(error))) from None
 
     return wrapper
+
+
+def one_line(message: str) -> str:
+    """A message on one line, whatever it quotes: a formula SymPy prints over several lines
+    (a Matrix) is joined up, so the error stays one line a user can read."""
+    return " ".join(message.split()) if "\n" in message else message
 
 
 def parse_at(pairs: tuple[str, ...]) -> dict[str, float]:
