@@ -172,7 +172,11 @@ symbolic_option = click.option("--symbolic", is_flag=True, help="Leave the numbe
 @symbolic_option
 @click.option("--lr", metavar="ALPHA", help="Show one update W <- W - ALPHA dL/dW.")
 @click.option("--closed-form", is_flag=True, help="Show each gradient fully substituted.")
-@click.option("--hessian", is_flag=True, help="Show the second derivatives (scalar models).")
+@click.option(
+    "--hessian",
+    is_flag=True,
+    help="Show the second derivatives (a tensor model: its Hessian-vector products).",
+)
 @click.option(
     "--unroll", is_flag=True, help="Write a small tensor model out entry by entry, as scalars."
 )

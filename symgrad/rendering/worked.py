@@ -27,10 +27,11 @@ from ..rules import Primitive
 from ..tensors import elementwise, shape_of
 from .printers import is_small
 
-SECTIONS = ("model", "forward", "loss", "backward", "update", "closed", "hessian")
+SECTIONS = ("model", "forward", "loss", "backward", "update", "closed", "hessian", "hvp")
 HESSIAN_ENTRIES = 6  # variables up to which each second derivative is written out
 HESSIAN_MATRIX = 10  # variables up to which the Hessian is shown as a matrix (pmatrix's limit)
 CLOSED_FORM_SECONDS = 20.0  # for simplifying all the closed forms of one example
+HVP_FORMULA_OPS = 40  # operations up to which a Hessian-vector product's formula is written out
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Section:
     equations: tuple[Equation, ...]
     values: Mapping[str, object] | None = None
     unsimplified: tuple[str, ...] = ()  # closed forms SymPy did not simplify in time
+    omitted: tuple[str, ...] = ()  # formulas too long to read, left out (their values shown)
 
 
 @dataclass(frozen=True)
@@ -348,12 +350,9 @@ def _hessian(derivation: Derivation, point) -> Section:
     deriving the backward pass again (``symgrad.hessian``); evaluated by its generated code."""
     from ..hessian import hessian
 
-    if derivation.is_tensor:
-        raise SymgradError(
-            "the Hessian section is for scalar models; for a tensor model use "
-            "symgrad.hessian(model).compile().hvp(...)"
-        )
     order = hessian(derivation)
+    if derivation.is_tensor:
+        return _hessian_vector_products(order, point)
     wrt = derivation.wrt
     matrix = None if point is None else order.compile().hessian(**point)
     if matrix is not None and np.ndim(matrix) != 2:
@@ -369,6 +368,57 @@ def _hessian(derivation: Derivation, point) -> Section:
     if len(wrt) <= HESSIAN_MATRIX and matrix is not None:  # rows and columns in wrt order
         equations.append(Equation(SecondPartial(loss), (), (), matrix))
     return Section("hessian", tuple(equations))
+
+
+def _hessian_vector_products(order, point) -> Section:
+    """What symgrad knows of a tensor model's second order. Its Hessian has a row and a column
+    per entry of the variables, so it is not written out; its product with a direction v is:
+    the backward pass, derived again with the loss Hv = ⟨v, ∇L⟩, gives ∂Hv/∂W = (∇²L v)_W.
+    Shown: the direction (every entry 1), Hv, and each ∂Hv/∂W in terms of the forward nodes,
+    the first backward pass and v (where that formula is short: substituted, it repeats what
+    the chain shares, and soon runs over many lines), with its value."""
+    from ..hessian import direction_name
+
+    first, second = order.first, order.second
+    # The backward-pass model names ∂L/∂z as a node "dL_dz": print it as the partial it is.
+    readable = {
+        second.symbol(a.symbol.name): a.symbol
+        for a in first.adjoints
+        if not a.is_loss and a.symbol.name in {n.name for n in second.nodes}
+    }
+    equations = []
+    products: dict = {}
+    if point is not None:
+        directions = {
+            direction_name(name): np.ones(first.variable(name).shape) for name in first.wrt
+        }
+        directional, products = order.compile().compiled(**point, **directions)
+        for name in first.wrt:
+            v = second.symbol(direction_name(name))
+            shape = shape_of(v)
+            ones = sympy.OneMatrix(*shape) if shape else sympy.S.One
+            equations.append(Equation(v, (ones,), shape=shape or None))
+    hv = second.loss
+    equations.append(
+        Equation(
+            hv.symbol,
+            (hv.expr.xreplace(readable),),
+            value=None if point is None else directional,
+        )
+    )
+    omitted = []
+    for name in first.wrt:
+        adjoint = second.adjoint(name)
+        formula = second._in_nodes(name).xreplace(readable)
+        forms = (formula,) if sympy.count_ops(formula) <= HVP_FORMULA_OPS else ()
+        if not forms:
+            omitted.append(adjoint.symbol)
+        value = products.get(name)
+        if value is not None and np.ndim(value) == 2 and not is_small(value):
+            value = None
+        shape = shape_of(adjoint.symbol) or None
+        equations.append(Equation(adjoint.symbol, forms, value=value, shape=shape))
+    return Section("hvp", tuple(equations), omitted=tuple(omitted))
 
 
 def _closed_forms(derivation: Derivation, values, seconds: float) -> Section:
