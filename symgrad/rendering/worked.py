@@ -436,7 +436,8 @@ def _closed_forms(derivation: Derivation, values, seconds: float) -> Section:
         form = None if derivation.is_tensor else _simplified(derivation, name, remaining)
         if form is None:
             form = derivation.closed_form(name)
-            unsimplified.append(name)
+            if not derivation.is_tensor:  # a matrix form is never simplified, not late
+                unsimplified.append(name)
         symbol = derivation.adjoint(name).symbol
         value = None if values is None else values[symbol.name]
         if np.ndim(value) == 2 and not is_small(value):
