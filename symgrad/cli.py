@@ -33,9 +33,15 @@ def reports_errors(command):
         try:
             return command(*args, **kwargs)
         except SymgradError as error:
-            raise BadInput(str(error)) from None
+            raise BadInput(one_line(str(error))) from None
 
     return wrapper
+
+
+def one_line(message: str) -> str:
+    """A message on one line, whatever it quotes: a formula SymPy prints over several lines
+    (a Matrix) is joined up, so the error stays one line a user can read."""
+    return " ".join(message.split()) if "\n" in message else message
 
 
 def parse_at(pairs: tuple[str, ...]) -> dict[str, float]:
@@ -169,7 +175,11 @@ symbolic_option = click.option("--symbolic", is_flag=True, help="Leave the numbe
 @symbolic_option
 @click.option("--lr", metavar="ALPHA", help="Show one update W <- W - ALPHA dL/dW.")
 @click.option("--closed-form", is_flag=True, help="Show each gradient fully substituted.")
-@click.option("--hessian", is_flag=True, help="Show the second derivatives (scalar models).")
+@click.option(
+    "--hessian",
+    is_flag=True,
+    help="Show the second derivatives (a tensor model: its Hessian-vector products).",
+)
 @click.option(
     "--unroll", is_flag=True, help="Write a small tensor model out entry by entry, as scalars."
 )

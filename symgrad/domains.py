@@ -107,6 +107,12 @@ NAMED: dict[str, Domain] = {
 REAL = NAMED["real"]
 
 
+def labels(classes: int) -> Domain:
+    """Class labels 0, 1, …, classes − 1: whole numbers, drawn as whole numbers (what
+    ``one_hot`` and ``cross_entropy`` read)."""
+    return Domain(f"labels 0..{classes - 1}", values=tuple(float(k) for k in range(classes)))
+
+
 def as_domain(spec, what: str, where: str | None = None) -> Domain:
     """A domain from what a declaration gives: a name ("positive", "probability", …), a pair
     ``(low, high)`` (the closed interval), or a ``Domain``."""
@@ -181,8 +187,7 @@ def needed_domains(derivation) -> dict[str, Domain]:
 def as_needed(spec) -> Domain:
     """A record's domain: a name, or ("labels", C) for class labels 0 … C − 1."""
     if isinstance(spec, tuple) and spec[0] == "labels":
-        classes = int(spec[1])
-        return Domain(f"labels 0…{classes - 1}", values=tuple(float(k) for k in range(classes)))
+        return labels(int(spec[1]))
     return NAMED[spec]
 
 

@@ -18,26 +18,36 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 
+import numpy as np
 import sympy
 
 from .derivation import Derivation, Partial
 from .errors import SymgradError
 from .names import text_name
-from .rendering.printers import TextPrinter
+from .rendering.printers import TextPrinter, is_small
 from .rendering.text import printable
 from .rendering.worked import WorkedExample, term_value, worked_example
 from .rules import rule_for, spell
+from .tensors import Elementwise, shape_of
 
 FORWARD = "#1f2d3d"  # definitions and values
 LOCAL = "#1f5fa8"  # local gradients, on the edges
 BACKWARD = "#c0392b"  # gradients flowing back, as lecture figures draw them in red
 IMAGE_FORMATS = (".svg", ".png", ".pdf")
+BRACKETS = "#9aa5ae"  # the thin lines either side of a matrix
+GRAPH_MATRIX = (8, 8)  # rows and columns up to which a matrix is drawn entry by entry
 DOT_FORMATS = (".dot", ".gv")
 
 
 def operation(expr: sympy.Expr) -> str:
     """The operation a node applies, as a lecture's circle shows it: ``×``, ``+``, ``−``,
     ``^2``, ``σ(·)``."""
+    if isinstance(expr, Elementwise):  # entry by entry: the operation of its template
+        return operation(expr.template.expr)
+    if isinstance(expr, sympy.MatMul):
+        return "@"
+    if isinstance(expr, sympy.MatAdd):
+        return "+"
     if isinstance(expr, sympy.Add):
         negative = [a for a in expr.args if a.could_extract_minus_sign()]
         return "−" if len(expr.args) == 2 and len(negative) == 1 else "+"
@@ -53,7 +63,7 @@ def operation(expr: sympy.Expr) -> str:
     rule = rule_for(expr)
     if rule is not None and rule.text is not None:
         return spell(rule.text, ["·"] * len(rule.printed_parts(expr)), expr)
-    if isinstance(expr, sympy.Symbol):
+    if isinstance(expr, (sympy.Symbol, sympy.MatrixSymbol)):
         return "="
     return type(expr).__name__
 
@@ -111,40 +121,85 @@ class _Graph:
     def legend(self) -> str:
         rows = [
             f'<font color="{FORWARD}">forward: definition = value</font>',
-            f'<font color="{LOCAL}">edge: local gradient ∂node/∂input</font>',
+            f'<font color="{LOCAL}">edge: local gradient ∂node/∂input (a matrix: its pullback)'
+            "</font>",
             f'<font color="{BACKWARD}">red: gradient of {self._name(self.d.loss.name)}'
-            " flowing back</font>",
+            " flowing back; where a quantity feeds several nodes, what flows back adds up</font>",
         ]
         return "<" + "    ".join(rows) + ">"
 
     def _name(self, name: str) -> str:
         return html.escape(text_name(name))
 
-    def _adjoint(self, name: str) -> str | None:
-        """``∂L/∂name = value`` in red, for the nodes and variables that have an adjoint."""
+    def rows(self, text: str, value, color: str | None = None, sep: str = " = ") -> list[str]:
+        """``text = value`` as label rows: a number on the same row, a small matrix as a table
+        on the row below, a large one by its shape (which ``text`` already gives)."""
+
+        def colored(body: str) -> str:
+            return f'<font color="{color}">{body}</font>' if color else body
+
+        if value is None:
+            return [colored(text)]
+        if np.ndim(value) == 2:
+            if not _fits(value):
+                return [colored(text)]
+            # the text and the matrix side by side, as one writes W = [⋯]
+            beside = (
+                '<table border="0" cellborder="0" cellspacing="0"><tr>'
+                f"<td>{text}{sep.rstrip()}</td>"
+                f'<td border="1" sides="LR" color="{BRACKETS}">{self.matrix(value)}</td>'
+                "</tr></table>"
+            )
+            return [colored(beside)]
+        return [colored(f"{text}{sep}{html.escape(self.number(value))}")]
+
+    def matrix(self, value) -> str:
+        cells = "".join(
+            "<tr>"
+            + "".join(
+                f'<td align="right">{html.escape(self.printer.number(v, fixed=True))}</td>'
+                for v in row
+            )
+            + "</tr>"
+            for row in np.asarray(value)
+        )
+        return f'<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{cells}</table>'
+
+    def shape(self, name: str) -> str:
+        shape = shape_of(self.d.symbol(name))
+        return html.escape(self.printer.member_of(shape)) if shape else ""
+
+    def _adjoint(self, name: str) -> list[str]:
+        """``∂L/∂name = value`` in red, for the nodes and variables that have an adjoint; a
+        sum over several consumers adds up what flows back from each of them."""
         try:
             adjoint = self.d.adjoint(name)
         except KeyError:
-            return None
+            return []
         label = html.escape(self.printer.doprint(adjoint.symbol))
+        branches = len(adjoint.terms) > 1
+        if branches:
+            shares = [self._name(term.consumer) for term in adjoint.terms]
+            label += " = " + " + ".join(f"◀ {share}" for share in shares)
         if self.values is None:
-            return f'<font color="{BACKWARD}">{label}</font>'
+            return self.rows(label, None, BACKWARD)
         if adjoint.is_loss:
-            value = "1"
+            value = 1
         elif name in self.d.wrt and self.example.gradients is not None:
-            value = self.number(self.example.gradients[name])  # reduced over a batch
+            value = self.example.gradients[name]  # reduced over a batch
         else:
-            value = self.number(self.values[adjoint.symbol.name])
-        return f'<font color="{BACKWARD}">{label} = {html.escape(value)}</font>'
+            value = self.values[adjoint.symbol.name]
+        if branches and np.ndim(value) == 0:  # the numbers that add up, as a lecture adds them
+            shares = [term_value(adjoint, t, self.values) for t in adjoint.terms]
+            if all(np.ndim(share) == 0 for share in shares):
+                numbers = " + ".join(html.escape(self.printer.value(v)) for v in shares)
+                label = f"{html.escape(self.printer.doprint(adjoint.symbol))} = {numbers}"
+        return self.rows(label + self.shape(name), value, BACKWARD)
 
-    def variable(self, var) -> str:
-        text = self._name(var.name)
-        if self.values is not None and var.name in self.values:
-            text += f" = {html.escape(self.number(self.values[var.name]))}"
-        rows = [text]
-        gradient = self._adjoint(var.name)
-        if gradient:
-            rows.append(gradient)
+    def variable(self, var) -> list[str] | str:
+        value = None if self.values is None else self.values.get(var.name)
+        rows = self.rows(self._name(var.name) + self.shape(var.name), value)
+        rows += self._adjoint(var.name)
         style = 'shape=box, style="rounded,filled", fillcolor="#eef3f8"'
         if var.role == "input":
             style = 'shape=plaintext, style=""'
@@ -152,18 +207,17 @@ class _Graph:
 
     def node(self, node) -> str:
         definition = f"{self._name(node.name)} = {html.escape(self.printer.doprint(node.expr))}"
-        rows = [
-            f'<font point-size="18">{html.escape(operation(node.expr))}</font>',
-            f'<font color="{FORWARD}">{definition}</font>',
-        ]
-        if self.values is not None:
+        definition += self.shape(node.name)
+        rows = [f'<font point-size="18">{html.escape(operation(node.expr))}</font>']
+        if self.values is None:
+            rows += self.rows(definition, None, FORWARD)
+        elif node.is_loss and self.example.batched:  # per sample, then what is minimised
             shown = self.number(self.values[node.name])
-            if node.is_loss and self.example.batched:  # per sample, then what is minimised
-                shown += f" ({self.d.reduction} {self.number(self.example.loss)})"
-            rows[-1] = rows[-1].replace("</font>", f" = {html.escape(shown)}</font>")
-        gradient = self._adjoint(node.name)
-        if gradient:
-            rows.append(gradient)
+            shown += f" ({self.d.reduction} {self.number(self.example.loss)})"
+            rows += [f'<font color="{FORWARD}">{definition} = {html.escape(shown)}</font>']
+        else:
+            rows += self.rows(definition, self.values[node.name], FORWARD)
+        rows += self._adjoint(node.name)
         extra = ', penwidth=2, color="#2d3e50"' if node.is_loss else ""
         return f"label={_table(rows)}{extra}"
 
@@ -172,26 +226,37 @@ class _Graph:
             local = self.d.local(node.name, parent)
         except KeyError:
             return 'style="dashed"'  # an input the gradient is not taken with respect to
-        symbol = local.symbol or Partial(node.name, parent)
-        parts = [self.printer.doprint(symbol)]
-        formula = self.printer.doprint(local.expr)
-        if formula != parts[0]:
-            parts.append(formula)
         adjoint = self.d.adjoint(parent)
         term = next(t for t in adjoint.terms if t.consumer == node.name)
+        flowing = None if self.values is None else term_value(adjoint, term, self.values)
+        formula = html.escape(self.printer.doprint(local.expr))
+        if local.pullback:
+            # A matrix chain rule is no product of factors: the edge carries the pullback,
+            # the parent's share of ∂L/∂node, written in terms of it.
+            rows = [f'<font color="{LOCAL}">{formula}</font>']
+            rows += self.rows("◀", flowing, BACKWARD, sep=" ") if flowing is not None else []
+            return f"label={_table(rows)}"
+        symbol = local.symbol or Partial(node.name, parent)
+        parts = [html.escape(self.printer.doprint(symbol))]
+        if formula != parts[0]:
+            parts.append(formula)
         rows = []
-        flowing = None
         if self.values is not None:
             # For the loss's own local gradients ∂L/∂L = 1, so what flows back is the local.
-            flowing = term_value(adjoint, term, self.values)
             local_value = self.values[local.symbol.name] if local.symbol is not None else flowing
-            shown = self.number(local_value)
+            shown = html.escape(self.number(local_value))
             if shown != parts[-1]:
                 parts.append(shown)
-        rows.append(f'<font color="{LOCAL}">{html.escape(" = ".join(parts))}</font>')
+        rows.append(f'<font color="{LOCAL}">{" = ".join(parts)}</font>')
         if flowing is not None:
-            rows.append(f'<font color="{BACKWARD}">◀ {html.escape(self.number(flowing))}</font>')
+            rows += self.rows("◀", flowing, BACKWARD, sep=" ")
         return f"label={_table(rows)}"
+
+
+def _fits(value) -> bool:
+    """A matrix small enough to draw entry by entry inside a node."""
+    rows, cols = np.shape(value)
+    return rows <= GRAPH_MATRIX[0] and cols <= GRAPH_MATRIX[1] and is_small(value)
 
 
 def _table(rows: list[str]) -> str:

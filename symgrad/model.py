@@ -298,10 +298,15 @@ class Model:
 
     def _check_matrix_expression(self, expr, what: str, where: str | None):
         """A matrix expression, or a scalar one built from matrices (a trace, a sum)."""
-        # SymPy applies a scalar function to a matrix symbol without complaint (tanh(X)): make
-        # that what it must mean, the function entry by entry.
+        # SymPy applies a scalar function to a matrix symbol without complaint (tanh(X)), and
+        # then takes 1 + tanh(X) for a scalar sum: make both what they must mean, as in NumPy,
+        # entry by entry (bottom up, so the sum sees the function's matrix).
         expr = expr.replace(
-            lambda e: isinstance(e, Application) and any(isinstance(a, MatrixExpr) for a in e.args),
+            lambda e: (
+                isinstance(e, (Application, sympy.Add, sympy.Mul, sympy.Pow))
+                and not isinstance(e, MatrixExpr)
+                and any(isinstance(a, MatrixExpr) for a in e.args)
+            ),
             lambda e: elementwise(e.func, *e.args, what=f"{e.func.__name__} in {what}"),
         )
         for node in sympy.preorder_traversal(expr):

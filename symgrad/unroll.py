@@ -49,7 +49,12 @@ def unroll(model: Model, *, limit: int = LIMIT) -> Model:
             rows, cols = value.shape
             symbols = [
                 [
-                    out.node(entry_name(node.name, (i, j), (rows, cols)), value[i, j])
+                    out._add_node(  # its errors point at the matrix node's declaration
+                        entry_name(node.name, (i, j), (rows, cols)),
+                        value[i, j],
+                        node.where,
+                        is_loss=False,
+                    )
                     for j in range(cols)
                 ]
                 for i in range(rows)
@@ -58,7 +63,7 @@ def unroll(model: Model, *, limit: int = LIMIT) -> Model:
         elif node.is_loss:
             env[node.symbol] = out.loss(node.name, value, reduction=model.reduction)
         else:
-            env[node.symbol] = out.node(node.name, value)
+            env[node.symbol] = out._add_node(node.name, value, node.where, is_loss=False)
     point = {}
     for name, value in model.example_point.items():
         variable = next(v for v in model.variables if v.name == name)

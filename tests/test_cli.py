@@ -195,3 +195,13 @@ def test_model_option_picks_one_of_several(tmp_path):
 def test_console_script_is_installed():
     result = subprocess.run(["symgrad", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and "symgrad" in result.stdout
+
+
+def test_an_error_is_one_line_whatever_it_quotes():
+    """A message that quotes a formula SymPy prints over several lines stays one line."""
+    from symgrad.cli import one_line
+
+    assert one_line("cannot use Matrix([\n[a, b],\n[c, d]])") == (
+        "cannot use Matrix([ [a, b], [c, d]])"
+    )
+    assert one_line("two  spaces kept") == "two  spaces kept"

@@ -6,15 +6,19 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import symgrad
 from symgrad.graph import graph_dot, operation
-from symgrad.rendering import format_number
+from symgrad.loader import load_model
+from symgrad.rendering import format_number, point_for
 from symgrad.rendering.printers import TextPrinter
 
 from .conftest import example_path, load_example
+from .support.corpus import Oracle, corpus_paths, reference_of
 from .support.oracle import torch_values
+from .support.parse import agrees_printed, graph_rows, label_value
 
 SEED002 = example_path("seed002_chain_rule.py")
 SEED003 = example_path("seed003_two_layer_sigmoid.py")
@@ -165,3 +169,77 @@ def test_batched_graph_shows_per_sample_values_and_the_reduced_loss(torch):
     assert found["loss"].split("|")[1] == "loss = MSE(pred; y) = [9, 36, 81] (mean 42)"
     assert oracle["__loss"] == 42
     assert found["W"] == "W = 0|∂loss/∂W = -28" and oracle["__gradient_W"] == -28
+
+
+# --- tensor models: a graph for every model that derives ----------------------------------------
+
+CORPUS = {path.stem: path for path in corpus_paths()}
+
+
+def corpus_graph(name):
+    derivation = symgrad.derive(load_model(str(CORPUS[name])))
+    oracle = Oracle(derivation, reference_of(CORPUS[name]), point_for(derivation))
+    return derivation, oracle, graph_rows(graph_dot(derivation))
+
+
+def test_a_node_with_several_consumers_adds_what_flows_back(torch):
+    """logreg_l2: ∂L/∂w is what flows back from z plus what flows back from the penalty, each
+    on its edge and each autograd's vector-Jacobian product of that node alone; L = data +
+    penalty sends 1 down both edges. (It was a traceback: a matrix pullback has no local
+    gradient to multiply.)"""
+    _, o, found = corpus_graph("logreg_l2")
+    assert any(part.startswith("∂L/∂w = ◀ z + ◀ penalty ∈ ℝ³ˣ¹ =") for part in found["w"])
+    from_z = label_value(found["w->z"], "◀")
+    from_penalty = label_value(found["w->penalty"], "◀")
+    assert agrees_printed(from_z, o.share("z", "w"))
+    assert agrees_printed(from_penalty, o.share("penalty", "w"))
+    assert agrees_printed(label_value(found["w"], "∂L/∂w"), o.gradient("w"))
+    assert agrees_printed(from_z + from_penalty, o.gradient("w"))
+    assert found["data->L"][-1] == "◀ 1" and found["penalty->L"][-1] == "◀ 1"
+    assert found["w->z"][0] == "Xᵀ ∂L/∂z"  # the pullback the edge carries
+
+
+def test_a_scalar_with_a_matrix_and_a_scalar_consumer_shows_the_numbers_that_add_up(torch):
+    _, o, found = corpus_graph("temperature_scaling")
+    row = next(part for part in found["s"] if part.startswith("∂L/∂s = "))
+    shares = [float(o.share("logits", "s")), float(o.share("L", "s"))]
+    numbers = [float(x) for x in re.findall(r"-?\d+\.\d+", row)]
+    assert np.allclose(numbers, [*shares, sum(shares)], atol=5.1e-5), row
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, path in CORPUS.items() if reference_of(path) is not None]
+)
+def test_every_number_in_a_tensor_graph_is_autograds(name, torch):
+    """Each node's and variable's value and gradient, and what flows back along each edge."""
+    d, o, found = corpus_graph(name)
+    printer = TextPrinter()
+    for node in d.nodes:
+        name = f"{printer.doprint(node.symbol)} = "
+        assert agrees_printed(label_value(found[node.name], name), o.value(node.name)), node.name
+        if node.shape:  # where the matrix lives, and its entries when it is small
+            assert f"∈ ℝ{superscript(node.shape[0])}ˣ{superscript(node.shape[1])}" in "|".join(
+                found[node.name]
+            )
+    for adjoint in d.adjoints:
+        if adjoint.is_loss:
+            continue
+        label = printer.doprint(adjoint.symbol).replace("−", "-")
+        expected = o.gradient(adjoint.name)
+        assert agrees_printed(label_value(found[adjoint.name], label), expected), adjoint.name
+        for term in adjoint.terms:
+            edge = found[f"{adjoint.name}->{term.consumer}"]
+            share = o.share(term.consumer, adjoint.name)
+            assert agrees_printed(label_value(edge, "◀"), share), (adjoint.name, term.consumer)
+
+
+def superscript(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def test_a_large_matrix_is_drawn_by_its_shape():
+    _, dot = dot_of("seed004_relu_mlp.py")
+    found = labels(dot)
+    assert found["x"] == "x ∈ ℝ³²ˣ¹⁰⁰⁰"
+    assert found["w1"].startswith("w₁ ∈ ℝ¹⁰⁰⁰ˣ¹⁰⁰|∂loss/∂w₁ ∈ ℝ¹⁰⁰⁰ˣ¹⁰⁰")
+    assert "@" in found["y_pred"] and "relu(·)" in found["hidden"]

@@ -1,6 +1,8 @@
 """Second order: the Hessian of scalar models against torch.autograd.functional.hessian, and
 Hessian-vector products of tensor models against torch.func."""
 
+import ast
+
 import numpy as np
 import pytest
 import sympy
@@ -153,14 +155,32 @@ def test_hessian_section_prints_the_numbers_autograd_gives():
 
 
 def test_hessian_section_compiles_and_parses(pdflatex, tmp_path):
-    for name in ("seed002_chain_rule.py", "seed003_two_layer_sigmoid.py"):
+    for name in ("seed002_chain_rule.py", "seed003_two_layer_sigmoid.py", "seed003_layers.py"):
         d = symgrad.derive(load_example(name))
         code, log, _ = pdflatex(symgrad.render(d, "latex", standalone=True, hessian=True), tmp_path)
         assert code == 0, log[-1500:]
         assert not [line for line in log.splitlines() if line.startswith("Overfull \\hbox")]
 
 
-def test_hessian_section_is_for_scalar_models():
+def test_hessian_section_of_a_tensor_model_prints_hessian_vector_products():
+    """The layered seed 003 network: H v for v of ones in every entry, as torch's double
+    backward gives it, and Hv = ⟨v, ∇L⟩."""
     d = symgrad.derive(load_example("seed003_layers.py"))
-    with pytest.raises(SymgradError, match="the Hessian section is for scalar models"):
-        symgrad.render(d, "text", hessian=True)
+    text = symgrad.render(d, "text", hessian=True)
+    point = {k: torch.tensor(np.asarray(v, dtype=np.float64)) for k, v in d.example.items()}
+    params = {k: point[k].clone().requires_grad_(True) for k in d.wrt}
+    z1 = point["x"] @ params["W1"].T + params["b1"]
+    s2 = torch.sigmoid(torch.sigmoid(z1) @ params["W2"].T + params["b2"])
+    loss = torch.nn.functional.binary_cross_entropy(s2, point["y"], reduction="sum")
+    grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
+    directional = sum(g.sum() for g in grads)  # v = 1 in every entry
+    products = torch.autograd.grad(directional, list(params.values()))
+    lines = {line.split(" = ")[0].strip(): line for line in text.splitlines() if " = " in line}
+    assert lines["v_W1"].endswith("v_W1 = 𝟙 ∈ ℝ²ˣ²") and lines["v_b2"].endswith("= 𝟙 ∈ ℝ¹ˣ¹")
+    assert lines["Hv"].endswith(f"= {float(directional.detach()):.4f}".replace("-", "−"))
+    labels = {"W1": "W₁", "b1": "b₁", "W2": "W₂", "b2": "b₂"}
+    for name, product in zip(d.wrt, products, strict=True):
+        printed = lines[f"∂Hv/∂{labels[name]}"].rsplit("= ", 1)[1].replace("−", "-")
+        shown = np.array(ast.literal_eval(printed), dtype=np.float64)
+        np.testing.assert_allclose(shown.ravel(), product.numpy().ravel(), atol=5.1e-5)
+    assert "Hessian-vector products" in text

@@ -81,3 +81,25 @@ def test_unroll_refuses_what_it_cannot_write_out():
     m.loss("L", T.cross_entropy(Z, y))
     with pytest.raises(SymgradError, match="cannot unroll one_hot"):
         unroll(m)
+
+
+def test_a_sympy_function_on_a_matrix_then_arithmetic_is_entry_by_entry(torch):
+    """GELU as the paper writes it, 0.5 Z (1 + erf(Z/√2)) with SymPy's erf applied to the
+    matrix Z, means what NumPy means: entry by entry. (SymPy took 1 + erf(Z) for a sum of a
+    number and a matrix, which --unroll refused with a message that was a Matrix's repr over
+    several lines.) Unrolled, each entry's gradient is autograd's on F.gelu."""
+    from symgrad.loader import load_model
+
+    from .support.corpus import CORPUS
+
+    model = load_model(str(CORPUS / "gelu_erf.py"))
+    d = symgrad.derive(unroll(model))
+    point = {sympy.Symbol(k, real=True): v for k, v in d.example.items()}
+    t = {k: torch.tensor(np.asarray(v, dtype=np.float64)) for k, v in model.example_point.items()}
+    W1 = t["W1"].requires_grad_(True)
+    out = torch.nn.functional.gelu(t["X"] @ W1, approximate="none") @ t["W2"]
+    torch.nn.functional.mse_loss(out, t["Y"]).backward()
+    for i in range(2):
+        for j in range(3):
+            value = float(d.closed_form(f"W1_{i + 1}_{j + 1}").evalf(subs=point))
+            assert value == pytest.approx(float(W1.grad[i, j]), rel=1e-10)

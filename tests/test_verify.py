@@ -526,3 +526,22 @@ def test_float32_tolerance_does_not_swell_when_one_sample_sits_on_a_kink():
 
     report = symgrad.verify(d, against=off, points=0, dtype="float32")
     assert not report.ok, str(report)
+
+
+def test_labels_of_one_hot_are_drawn_as_whole_numbers_in_range():
+    """Random points for a vector of class labels (cross_entropy with integer targets, no domain
+    declared): the classes 0..C-1, as one_hot and F.cross_entropy need. It was N(0, 1), and
+    verify ended in torch's IndexError."""
+    from symgrad.domains import random_point
+    from symgrad.loader import load_model
+
+    from .support.corpus import CORPUS
+
+    d = symgrad.derive(load_model(str(CORPUS / "softmax_regression_labels.py")))
+    assert domains_of(d)["labels"].values == (0.0, 1.0, 2.0)
+    rng = np.random.default_rng(0)
+    drawn = np.concatenate([random_point(d, rng)["labels"].ravel() for _ in range(50)])
+    assert set(drawn) == {0.0, 1.0, 2.0}
+    result = CliRunner().invoke(main, ["verify", str(CORPUS / "softmax_regression_labels.py")])
+    assert result.exit_code == 0, result.output
+    assert "labels 0..2" in result.output

@@ -15,9 +15,9 @@ from typing import Any
 
 from ..derivation import Derivation
 from ..errors import SymgradError
-from .emit import BACKENDS, emit_module
+from .emit import BACKENDS, emit_module, term_name
 
-__all__ = ["BACKENDS", "CompiledGradient", "Trace", "compile", "emit_module"]
+__all__ = ["BACKENDS", "CompiledGradient", "Trace", "compile", "emit_module", "term_name"]
 
 _counter = itertools.count()
 
@@ -26,7 +26,8 @@ _counter = itertools.count()
 class Trace:
     """One evaluation with every named quantity: node values, local gradients and adjoints
     (of one sample's loss), keyed by their names in the generated code (``z1``,
-    ``dsigma3_dz3``, ``dL_dz3``)."""
+    ``dsigma3_dz3``, ``dL_dz3``), and each consumer's share of an adjoint that sums several
+    (``dL_dw__from_z``, see ``term_name``)."""
 
     loss: Any
     gradients: dict[str, Any]

@@ -17,7 +17,7 @@ from .. import __version__
 from ..derivation import Derivation, add
 from ..errors import SymgradError
 from ..rules import Primitive
-from ..tensors import Elementwise
+from ..tensors import Elementwise, shape_of
 from .printers import PRINTERS, CodePrinter, FloatPrinter
 
 BACKENDS = tuple(PRINTERS)
@@ -106,8 +106,12 @@ class Sweep:
         """The adjoint with its local gradients written out (for a gradient returned as is)."""
         return add(adjoint.symbol, self.terms(adjoint, named_locals=False))
 
-    def assignments(self, leave_out: set[str] = frozenset()) -> list[Assignment]:
-        """Named local gradients, then each adjoint as its sum of chain terms."""
+    def assignments(
+        self, leave_out: set[str] = frozenset(), *, named_terms: bool = False
+    ) -> list[Assignment]:
+        """Named local gradients, then each adjoint as its sum of chain terms. With
+        ``named_terms``, each term of a sum over several consumers is assigned first, under
+        ``term_name`` (what the worked example and the graph show branch by branch)."""
         out: list[Assignment] = []
         for adjoint in self.d.adjoints:
             if adjoint.is_loss or adjoint.name in self.skipped or adjoint.name in leave_out:
@@ -117,12 +121,30 @@ class Sweep:
                 fused = (adjoint.name, i) in self.fused
                 if not fused and local.symbol is not None and not _is_trivial(local.expr):
                     out.append(Assignment(local.symbol, local.expr))
-            out.append(
-                Assignment(
-                    adjoint.symbol, add(adjoint.symbol, self.terms(adjoint, named_locals=True))
-                )
-            )
+            terms = self.terms(adjoint, named_locals=True)
+            if named_terms and len(terms) > 1:
+                symbols = [
+                    term_symbol(adjoint, term, expr)
+                    for term, expr in zip(adjoint.terms, terms, strict=True)
+                ]
+                out += [Assignment(s, e) for s, e in zip(symbols, terms, strict=True)]
+                terms = symbols
+            out.append(Assignment(adjoint.symbol, add(adjoint.symbol, terms)))
         return out
+
+
+def term_name(adjoint, term) -> str:
+    """The name of one consumer's share of an adjoint in the trace: ``dL_dw__from_z`` is what
+    flows back into ∂L/∂w from the node z. A double underscore cannot clash with a model's
+    names (``check_name`` refuses them)."""
+    return f"{adjoint.symbol.name}__from_{term.consumer}"
+
+
+def term_symbol(adjoint, term, expr) -> sympy.Basic:
+    """A symbol for one term of an adjoint, shaped like the term's expression."""
+    shape = shape_of(expr)
+    name = term_name(adjoint, term)
+    return sympy.MatrixSymbol(name, *shape) if shape else sympy.Symbol(name, real=True)
 
 
 def backward_assignments(derivation: Derivation) -> list[Assignment]:
@@ -366,10 +388,14 @@ class _Writer:
 
     # --- the sweep ------------------------------------------------------------------------
 
-    def _sweep(self, sweep: Sweep, leave_out=frozenset(), printer=None) -> list[str]:
-        key = (id(sweep), frozenset(leave_out))
+    def _sweep(
+        self, sweep: Sweep, leave_out=frozenset(), printer=None, *, named_terms: bool = False
+    ) -> list[str]:
+        key = (id(sweep), frozenset(leave_out), named_terms)
         if key not in self._scheduled:  # the float version prints the same schedule again
-            assignments = forward_assignments(self.d) + sweep.assignments(leave_out)
+            assignments = forward_assignments(self.d) + sweep.assignments(
+                leave_out, named_terms=named_terms
+            )
             self._scheduled[key] = schedule_cse(assignments)
         scheduled = self._scheduled[key]
         split = _position_of(scheduled, self.d.loss.symbol) + 1
@@ -472,10 +498,15 @@ class _Writer:
 
     def trace(self) -> str:
         sweep = Sweep(self.d)  # every step, as the worked example shows it
-        body = self.conversions() + self._sweep(sweep) + ["", *self.scale()]
+        body = self.conversions() + self._sweep(sweep, named_terms=True) + ["", *self.scale()]
         named = [node.name for node in self.d.nodes]
         named += [loc.symbol.name for loc in self.d.locals if loc.symbol is not None]
-        named += [adj.symbol.name for adj in self.d.adjoints if not adj.is_loss]
+        for adjoint in self.d.adjoints:
+            if adjoint.is_loss:
+                continue
+            if len(adjoint.terms) > 1:
+                named += [term_name(adjoint, term) for term in adjoint.terms]
+            named.append(adjoint.symbol.name)
         values = ", ".join(f'"{name}": {self._value(name)}' for name in named)
         gradients = {name: self._traced_gradient(name) for name in self.d.wrt}
         grads = " ".join(self.gradients_dict(gradients))

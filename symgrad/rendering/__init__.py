@@ -52,7 +52,8 @@ def render(
     numbers at the example point (overridden by ``at``) unless ``symbolic``.
 
     ``lr`` adds one gradient-descent update of every variable, ``closed_form`` each gradient
-    fully substituted and simplified, ``hessian`` the second derivatives (scalar models),
+    fully substituted and simplified, ``hessian`` the second derivatives (of a tensor model,
+    its Hessian-vector products),
     ``lang`` the language of the prose ("en" or "ko");
     ``standalone`` makes the LaTeX a complete document.
 

@@ -148,6 +148,9 @@ class LatexSurface:
         if section.unsimplified:
             names = ", ".join(f"${latex_name(name)}$" for name in section.unsimplified)
             title += f" ({self.words['unsimplified']}: {names})"
+        if section.omitted:
+            names = ", ".join(f"${self.inline.doprint(s)}$" for s in section.omitted)
+            title += f" ({self.words['omitted']}: {names})"
         return title
 
     def rate(self) -> str:

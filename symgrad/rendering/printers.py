@@ -424,7 +424,9 @@ class MathPrinter(StrPrinter):
         text = self._print(base)
         needs_group = precedence(base) <= PRECEDENCE["Pow"] or text.startswith(self.minus)
         if isinstance(base, sympy.Symbol) and self.values is None:
-            needs_group = False
+            # an operand that carries its own superscript (σᵀ, A⁻¹) is grouped: (σᵀ)², never
+            # σᵀ², which TeX refuses as a double superscript
+            needs_group = base in self._placeholders and _raised(text)
         if needs_group and not text.startswith(self.group("")[0]):
             text = self.group(text)
         return self.power(text, self._print(exponent))
@@ -492,6 +494,11 @@ def _is_matrix_atom(expr) -> bool:
 
 def _is_sum(factors: list) -> bool:
     return len(factors) == 1 and isinstance(factors[0], sympy.Add)
+
+
+def _raised(text: str) -> bool:
+    """Whether ``text`` ends in a superscript (``A^{\\top}``, ``A⁻¹``, ``Aᵀ``)."""
+    return bool(re.search(r"\^\{[^{}]*\}$", text)) or text[-1:] in "ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹"
 
 
 def _grouped(text: str) -> bool:
@@ -944,10 +951,11 @@ def visual_width(tex: str) -> float:
 
 
 _INVISIBLE = {"left", "right", "bigl", "bigr", "Bigl", "Bigr", "text", "mathrm", "mathit"}
-_INVISIBLE |= {"hat", "bar", "tilde", "vec", "dot", "ddot", "check", "operatorname"}
+_INVISIBLE |= {"hat", "bar", "tilde", "vec", "dot", "ddot", "check"}
 _BINARY = 1.2  # + − × with their medium spaces
 _RELATION = 1.35  # = ← with their thick spaces
-_COMMANDS = {"times": _BINARY, "cdot": _BINARY, "leftarrow": _RELATION, "approx": _RELATION}
+_COMMANDS = {"times": _BINARY, "cdot": _BINARY, "odot": _BINARY, "leftarrow": _RELATION}
+_COMMANDS |= {"approx": _RELATION, "operatorname": 0.17}  # the thin space after sum, relu
 _COMMANDS |= {"quad": 1.0, "qquad": 2.0, ",": 0.17, ";": 0.28, " ": 0.33, "!": -0.17}
 _COMMANDS |= {"partial": 0.55, "log": 1.3, "exp": 1.5, "tanh": 2.0, "sin": 1.3, "cos": 1.4}
 _COMMANDS |= {"infty": 1.0, "ldots": 1.2, "dots": 1.2, "sqrt": 0.9}

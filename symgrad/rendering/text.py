@@ -45,6 +45,9 @@ def render_text(example: WorkedExample, *, digits: int = 4, lang: str = "en") ->
         if section.unsimplified:
             names = ", ".join(text_name(name) for name in section.unsimplified)
             title += f" ({words['unsimplified']}: {names})"
+        if section.omitted:
+            names = ", ".join(symbolic.doprint(symbol) for symbol in section.omitted)
+            title += f" ({words['omitted']}: {names})"
         lines += ["", title]
         lines += [equation(eq, printer) for eq in section.equations]
         if section.key == "backward":

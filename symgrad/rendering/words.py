@@ -32,8 +32,12 @@ WORDS: dict[str, dict[str, str]] = {
         "value": "value",
         "updated": "after the update",
         "unsimplified": "not simplified in time, shown as substituted",
+        "omitted": "formula too long to read, value only",
         "hessian": "Second derivatives (the Hessian, its rows and columns in the order of the "
         "variables)",
+        "hvp": "Second order: Hessian-vector products (the Hessian of a matrix model has a row "
+        "and a column per entry, so symgrad gives its product with a direction v: the backward "
+        "pass derived again, with Hv as the loss; the gradient of Hv is the Hessian times v)",
     },
     "ko": {
         "title": "계산 예제",
@@ -58,7 +62,11 @@ WORDS: dict[str, dict[str, str]] = {
         "value": "값",
         "updated": "갱신 후",
         "unsimplified": "시간 안에 정리되지 않아 대입한 그대로",
+        "omitted": "식이 너무 길어 값만 표시",
         "hessian": "이계 도함수 (헤세 행렬, 행과 열은 변수 순서)",
+        "hvp": "이계 도함수: 헤세 행렬-벡터 곱 (행렬 모델의 헤세 행렬은 성분마다 행과 열이 "
+        "있으므로, 방향 v와의 곱을 구한다: 역전파를 Hv를 손실로 하여 다시 미분하면, Hv의 기울기가 "
+        "헤세 행렬과 v의 곱이다)",
     },
 }
 

@@ -2,9 +2,9 @@
 
 Every surface (text, LaTeX, Markdown) and the graph picture print the same ``WorkedExample``;
 none of them computes anything. The numbers come from one float64 evaluation of the generated
-NumPy code (``trace``), so what is printed is what the compiled gradient computes. The only
-arithmetic done here is what a lecture does by hand on top of those numbers: the product of
-each chain term (to show a sum term by term) and the update ``W − α ∂L/∂W``.
+NumPy code (``trace``), so what is printed is what the compiled gradient computes, each chain
+term of a sum over several consumers included. The only arithmetic done here is what a lecture
+does by hand on top of those numbers: the update ``W − α ∂L/∂W``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import sympy
 from sympy.core.parameters import evaluate
 
-from ..codegen import compile
+from ..codegen import compile, term_name
 from ..derivation import Adjoint, ChainTerm, Derivation, Partial, SecondPartial
 from ..errors import SymgradError
 from ..model import as_value
@@ -28,10 +28,11 @@ from ..second_order import hessian
 from ..tensors import elementwise, shape_of
 from .printers import is_small
 
-SECTIONS = ("model", "forward", "loss", "backward", "update", "closed", "hessian")
+SECTIONS = ("model", "forward", "loss", "backward", "update", "closed", "hessian", "hvp")
 HESSIAN_ENTRIES = 6  # variables up to which each second derivative is written out
 HESSIAN_MATRIX = 10  # variables up to which the Hessian is shown as a matrix (pmatrix's limit)
 CLOSED_FORM_SECONDS = 20.0  # for simplifying all the closed forms of one example
+HVP_FORMULA_OPS = 40  # operations up to which a Hessian-vector product's formula is written out
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Section:
     equations: tuple[Equation, ...]
     values: Mapping[str, object] | None = None
     unsimplified: tuple[str, ...] = ()  # closed forms SymPy did not simplify in time
+    omitted: tuple[str, ...] = ()  # formulas too long to read, left out (their values shown)
 
 
 @dataclass(frozen=True)
@@ -146,9 +148,7 @@ def worked_example(
     else:
         point = point_for(derivation, at)
         trace = compile(derivation, "numpy").trace(**point)
-        values = {**point, **trace.values}
-        if not derivation.is_tensor:  # a matrix sum is shown by its shape, not term by term
-            values.update(_term_values(derivation, values))
+        values = {**point, **trace.values}  # every chain term of a sum included
         loss, gradients = trace.loss, trace.gradients
     numeric = values is not None and not any(getattr(v, "ndim", 0) for v in values.values())
 
@@ -302,33 +302,15 @@ def expand_definitions(expr: sympy.Expr) -> sympy.Expr:
 
 
 def term_value(adjoint: Adjoint, term: ChainTerm, values: Mapping[str, object]) -> object:
-    """The gradient one consumer sends back into ``adjoint``: ∂L/∂consumer · ∂consumer/∂n."""
+    """The gradient one consumer sends back into ``adjoint`` (∂L/∂consumer · ∂consumer/∂n, or
+    a matrix pullback), as the trace of the generated code computed it."""
     if len(adjoint.terms) == 1:
         return values[adjoint.symbol.name]
-    if term.upstream is not None:
-        return np.multiply(values[term.upstream.name], values[term.local.symbol.name])
-    # A local gradient of the loss itself has no name in the generated code (the adjoint it
-    # starts is named instead, and here that adjoint sums other terms too): evaluate it.
-    expr = term.local.expr.replace(
-        lambda e: isinstance(e, Primitive) and e.rule.definition is not None,
-        lambda e: e.rule.definition(*e.args),
-    )
-    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    function = sympy.lambdify(symbols, expr, modules="numpy")
-    return function(*[values[s.name] for s in symbols])
+    return values[term_name(adjoint, term)]
 
 
 def _term_symbol(adjoint: Adjoint, term: ChainTerm) -> sympy.Symbol:
-    # Names with a double underscore cannot clash with a model's names (check_name refuses them).
-    return sympy.Symbol(f"{adjoint.symbol.name}__from_{term.consumer}")
-
-
-def _term_values(derivation: Derivation, values: Mapping[str, object]) -> dict[str, object]:
-    out = {}
-    for adjoint in derivation.adjoints:
-        for term in adjoint.terms:
-            out[_term_symbol(adjoint, term).name] = term_value(adjoint, term, values)
-    return out
+    return sympy.Symbol(term_name(adjoint, term))
 
 
 def _rate_symbol(derivation: Derivation) -> sympy.Symbol:
@@ -367,12 +349,9 @@ def _hessian(derivation: Derivation, point) -> Section:
     """The second derivatives of a scalar model: each entry (up to ``HESSIAN_ENTRIES``
     variables) in terms of the forward nodes, and the matrix with its numbers. Derived by
     deriving the backward pass again (``symgrad.hessian``); evaluated by its generated code."""
-    if derivation.is_tensor:
-        raise SymgradError(
-            "the Hessian section is for scalar models; for a tensor model use "
-            "symgrad.hessian(model).compile().hvp(...)"
-        )
     order = hessian(derivation)
+    if derivation.is_tensor:
+        return _hessian_vector_products(order, point)
     wrt = derivation.wrt
     matrix = None if point is None else order.compile().hessian(**point)
     if matrix is not None and np.ndim(matrix) != 2:
@@ -390,6 +369,57 @@ def _hessian(derivation: Derivation, point) -> Section:
     return Section("hessian", tuple(equations))
 
 
+def _hessian_vector_products(order, point) -> Section:
+    """What symgrad knows of a tensor model's second order. Its Hessian has a row and a column
+    per entry of the variables, so it is not written out; its product with a direction v is:
+    the backward pass, derived again with the loss Hv = ⟨v, ∇L⟩, gives ∂Hv/∂W = (∇²L v)_W.
+    Shown: the direction (every entry 1), Hv, and each ∂Hv/∂W in terms of the forward nodes,
+    the first backward pass and v (where that formula is short: substituted, it repeats what
+    the chain shares, and soon runs over many lines), with its value."""
+    from ..second_order import direction_name
+
+    first, second = order.first, order.second
+    # The backward-pass model names ∂L/∂z as a node "dL_dz": print it as the partial it is.
+    readable = {
+        second.symbol(a.symbol.name): a.symbol
+        for a in first.adjoints
+        if not a.is_loss and a.symbol.name in {n.name for n in second.nodes}
+    }
+    equations = []
+    products: dict = {}
+    if point is not None:
+        directions = {
+            direction_name(name): np.ones(first.variable(name).shape) for name in first.wrt
+        }
+        directional, products = order.compile().compiled(**point, **directions)
+        for name in first.wrt:
+            v = second.symbol(direction_name(name))
+            shape = shape_of(v)
+            ones = sympy.OneMatrix(*shape) if shape else sympy.S.One
+            equations.append(Equation(v, (ones,), shape=shape or None))
+    hv = second.loss
+    equations.append(
+        Equation(
+            hv.symbol,
+            (hv.expr.xreplace(readable),),
+            value=None if point is None else directional,
+        )
+    )
+    omitted = []
+    for name in first.wrt:
+        adjoint = second.adjoint(name)
+        formula = second._in_nodes(name).xreplace(readable)
+        forms = (formula,) if sympy.count_ops(formula) <= HVP_FORMULA_OPS else ()
+        if not forms:
+            omitted.append(adjoint.symbol)
+        value = products.get(name)
+        if value is not None and np.ndim(value) == 2 and not is_small(value):
+            value = None
+        shape = shape_of(adjoint.symbol) or None
+        equations.append(Equation(adjoint.symbol, forms, value=value, shape=shape))
+    return Section("hvp", tuple(equations), omitted=tuple(omitted))
+
+
 def _closed_forms(derivation: Derivation, values, seconds: float) -> Section:
     """Each gradient in the variables alone. It is one sample's, like the backward pass, so its
     value is the per-sample adjoint (the gradient table gives the reduction over a batch).
@@ -405,7 +435,8 @@ def _closed_forms(derivation: Derivation, values, seconds: float) -> Section:
         form = None if derivation.is_tensor else _simplified(derivation, name, remaining)
         if form is None:
             form = derivation.closed_form(name)
-            unsimplified.append(name)
+            if not derivation.is_tensor:  # a matrix form is never simplified, not late
+                unsimplified.append(name)
         symbol = derivation.adjoint(name).symbol
         value = None if values is None else values[symbol.name]
         if np.ndim(value) == 2 and not is_small(value):

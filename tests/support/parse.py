@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import html
 import re
+
+import numpy as np
 
 DECIMAL = re.compile(r"(?<![\w.])-?\d+\.\d+(?:e-?\d+)?(?!\.?\d)")  # not 0.1 of 0.1.0
 
@@ -54,3 +58,58 @@ def text_equations(text: str) -> list[tuple[str, str, list[str]]]:
 def decimals(text: str) -> list[str]:
     """Every decimal number printed in ``text`` (with the ASCII minus)."""
     return DECIMAL.findall(text.replace("−", "-"))
+
+
+def printed_value(text: str):
+    """A value as the text surfaces print it (a number, a list, a small matrix), as an array;
+    None for a matrix shown by its shape alone."""
+    text = text.strip().replace("−", "-")
+    if text.endswith("matrix)"):
+        return None
+    return np.array(ast.literal_eval(text), dtype=np.float64)
+
+
+def agrees_printed(shown, expected) -> bool:
+    """Printed with four decimals (three in scientific notation): within their rounding.
+    ``shown`` None (a matrix too large to print) agrees with anything."""
+    if shown is None:
+        return True
+    expected = np.asarray(expected, dtype=np.float64)
+    return shown.size == expected.size and np.allclose(
+        shown.reshape(expected.shape), expected, rtol=5.1e-4, atol=5.1e-5
+    )
+
+
+def label_value(parts: list[str], start: str):
+    """The value on the row of a graph label (its ``|``-separated parts) that starts with
+    ``start``: on the row itself (``∂L/∂b = 0.0496``, ``◀ 1``) or in the matrix drawn beside it
+    (its entries, row by row); None for a matrix shown by its shape alone."""
+    start = start.replace("−", "-")
+    head = next(part for part in parts if part.startswith(start))
+    if head.endswith("=") or head == "◀":
+        entries = []
+        for part in parts[parts.index(head) + 1 :]:
+            try:
+                entries.append(float(part))
+            except ValueError:
+                break
+        assert entries, parts
+        return np.array(entries)
+    if head.startswith("◀ "):
+        return printed_value(head[2:])
+    if "= " in head:
+        return printed_value(head.rsplit("= ", 1)[1])
+    return None  # ∂L/∂x ∈ ℝ³²ˣ¹⁰⁰⁰: too large to draw
+
+
+def graph_rows(dot: str) -> dict[str, list[str]]:
+    """Node id or ``parent->child`` → the text pieces of its DOT label, split at the HTML tags
+    (rows, and a matrix's entries), unescaped, minus signs made ASCII."""
+    out = {}
+    for match in re.finditer(r'^  "([^"]+)"(?: -> "([^"]+)")? \[(.*)\];$', dot, flags=re.M):
+        key = match.group(1) if match.group(2) is None else f"{match.group(1)}->{match.group(2)}"
+        label = re.search(r"label=<(.*)>", match.group(3))
+        text = "" if label is None else label.group(1)
+        pieces = [html.unescape(p).strip() for p in re.split(r"<[^>]+>", text)]
+        out[key] = [p.replace("−", "-") for p in pieces if p.strip()]
+    return out
