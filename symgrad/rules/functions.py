@@ -101,6 +101,12 @@ class silu(Primitive):
     nargs = 1
 
 
+class softsign(Primitive):
+    """x / (1 + |x|)."""
+
+    nargs = 1
+
+
 class gelu(Primitive):
     """x Φ(x), Φ the standard normal CDF: the erf form of GELU."""
 
@@ -570,6 +576,14 @@ RULES: tuple[Rule, ...] = (
         python="(#1 * _f_sigmoid(#1))",
         latex=r"\operatorname{silu}\left(#1\right)", text="silu(#1)",
         helpers={"numpy": {"_sigmoid": _SIGMOID_NUMPY}, "python": {"_f_sigmoid": _SIGMOID_PYTHON}},
+    ),
+    Rule(
+        "softsign", softsign, "activation", "x/(1 + |x|)", (_x,), ((0.6,), (-1.4,)),
+        derivative=lambda ans, x: (1 / (1 + Abs(x)) ** 2,),
+        definition=lambda x: x / (1 + Abs(x)),
+        numpy="(#1 / (1.0 + np.abs(#1)))", torch="torch.nn.functional.softsign(#1)",
+        python="(#1 / (1.0 + abs(#1)))",
+        latex=r"\operatorname{softsign}\left(#1\right)", text="softsign(#1)",
     ),
     Rule(
         "gelu", gelu, "activation", "x Φ(x), Φ the standard normal CDF (the erf form)",
