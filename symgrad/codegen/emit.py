@@ -367,23 +367,25 @@ class _Writer:
 
     def dispatch(self, name: str) -> list[str]:
         """Hand Python floats to the float version; NumPy takes over on inf, nan or a domain
-        error (math raises where NumPy returns inf or nan)."""
+        error (math raises where NumPy returns inf or nan), with the floats as NumPy scalars
+        (a Python float to a fractional power would be complex), which do not come back here."""
         if not self.float_path:
             return []
-        args = ", ".join(self.d.arguments)
-        checks = [f"isinstance({a}, float)" for a in self.d.arguments]
+        checks = [f"type({a}) is float" for a in self.d.arguments]
         rows = [" and ".join(checks[i : i + 3]) for i in range(0, len(checks), 3)]
         condition = [f"{INDENT}{'and ' if i else ''}{row}" for i, row in enumerate(rows)]
+        as_numpy = [f"np.float64({a})" for a in self.d.arguments]
+        calls = [", ".join(as_numpy[i : i + 3]) for i in range(0, len(as_numpy), 3)]
         return [
             "if (",
             *condition,
             "):",
             f"{INDENT}try:",
-            f"{INDENT * 2}return _{name}_floats({args})",
+            f"{INDENT * 2}return _{name}_floats({', '.join(self.d.arguments)})",
             f"{INDENT}except (ArithmeticError, ValueError):",
-            f"{INDENT * 2}# NumPy gives the inf or nan that math refuses (as NumPy scalars: a",
-            f"{INDENT * 2}# Python float to a fractional power would be complex)",
-            *[f"{INDENT * 2}{a} = np.float64({a})" for a in self.d.arguments],
+            f"{INDENT * 2}return {name}(",
+            *[f"{INDENT * 3}{call}," for call in calls],
+            f"{INDENT * 2})",
         ]
 
     # --- the sweep ------------------------------------------------------------------------
