@@ -73,10 +73,37 @@ class MatrixPartial(sympy.MatrixSymbol):
         return ((self.of, self.wrt, int(self.rows), int(self.cols), self.name), {})
 
 
-def partial_symbol(of: str, wrt: str, like, name: str | None = None) -> Partial | MatrixPartial:
+class ArrayPartial(T.ArraySymbol):
+    """∂of/∂wrt for an array of rank 1, 3 or 4 (``dL_dx``)."""
+
+    _meanings: dict[str, tuple[str, str]] = {}  # noqa: RUF012  (SymPy rebuilds by name)
+
+    def __new__(cls, of, wrt, shape=None, name=None):
+        if shape is None:  # SymPy rebuilding from args: (name, shape)
+            name, shape = str(of), tuple(int(n) for n in wrt)
+            of, wrt = cls._meanings[name]
+        name = name or f"d{of}_d{wrt}"
+        cls._meanings[name] = (of, wrt)
+        obj = super().__new__(cls, name, shape)
+        obj.of, obj.wrt = of, wrt
+        return obj
+
+    def __getnewargs_ex__(self):
+        return ((self.of, self.wrt, self.shape, self.name), {})
+
+
+ARRAY_PARTIALS = (MatrixPartial, ArrayPartial)
+NAMED_ARRAYS = (sympy.MatrixSymbol, T.ArraySymbol)  # the names of array quantities
+
+
+def partial_symbol(of: str, wrt: str, like, name: str | None = None):
     """∂of/∂wrt as a symbol shaped like ``like`` (the quantity it is the adjoint of)."""
     shape = T.shape_of(like)
-    return MatrixPartial(of, wrt, *shape, name=name) if shape else Partial(of, wrt, name)
+    if not shape:
+        return Partial(of, wrt, name)
+    if len(shape) == 2:
+        return MatrixPartial(of, wrt, *shape, name=name)
+    return ArrayPartial(of, wrt, shape, name)
 
 
 class _PartialNames:
@@ -140,7 +167,7 @@ class Adjoint:
     whose adjoint is 1, or a variable the loss does not depend on, whose gradient is 0)."""
 
     name: str
-    symbol: Partial | MatrixPartial
+    symbol: Partial | MatrixPartial | ArrayPartial
     terms: tuple[ChainTerm, ...]
     is_loss: bool = False
 
@@ -152,13 +179,10 @@ class Adjoint:
 
 
 def add(like, terms: list) -> sympy.Basic:
-    """The sum of scalar or matrix terms shaped like ``like`` (0 when there are none)."""
-    shape = T.shape_of(like)
-    if not shape:
+    """The sum of scalar or array terms shaped like ``like`` (0 when there are none)."""
+    if not T.shape_of(like):
         return sympy.Add(*terms)
-    if not terms:
-        return sympy.ZeroMatrix(*shape)
-    return terms[0] if len(terms) == 1 else sympy.MatAdd(*terms).doit()
+    return T.add_arrays(like, terms)
 
 
 @dataclass(frozen=True)
@@ -465,7 +489,7 @@ def _pullbacks(node: Node, upstream, parents) -> list[LocalGradient]:
             continue
         ans = node.symbol if op == node.expr else op
         for child, share in _shares(op, g, ans, node, set(wanted)):
-            if share == 0 or isinstance(share, sympy.ZeroMatrix):
+            if T.is_zero(share):
                 continue  # nothing flows (the derivative of a step is 0 off its jump)
             if T.shape_of(share) != T.shape_of(child):
                 raise AssertionError(

@@ -28,7 +28,7 @@ from .rendering.printers import TextPrinter, is_small
 from .rendering.text import printable
 from .rendering.worked import WorkedExample, term_value, worked_example
 from .rules import rule_for, spell
-from .tensors import Elementwise, shape_of
+from .tensors import ArraySymbol, Elementwise, shape_of
 
 FORWARD = "#1f2d3d"  # definitions and values
 LOCAL = "#1f5fa8"  # local gradients, on the edges
@@ -63,7 +63,7 @@ def operation(expr: sympy.Expr) -> str:
     rule = rule_for(expr)
     if rule is not None and rule.text is not None:
         return spell(rule.text, ["·"] * len(rule.printed_parts(expr)), expr)
-    if isinstance(expr, (sympy.Symbol, sympy.MatrixSymbol)):
+    if isinstance(expr, (sympy.Symbol, sympy.MatrixSymbol, ArraySymbol)):
         return "="
     return type(expr).__name__
 

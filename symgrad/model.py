@@ -29,7 +29,17 @@ from .domains import Domain, as_domain
 from .errors import SymgradError, caller_location
 from .names import check_name
 from .rules import canonical, rule_for
-from .tensors import Tensor, Total, check_shapes, elementwise, shape_of, show_shape, unwrap
+from .tensors import (
+    MAX_RANK,
+    Tensor,
+    Total,
+    array_symbol,
+    check_shapes,
+    elementwise,
+    shape_of,
+    show_shape,
+    unwrap,
+)
 
 REDUCTIONS = ("mean", "sum")
 
@@ -104,8 +114,9 @@ class Model:
         return self._declare(names, "param", caller_location(), domain)
 
     def input(self, name: str, shape: tuple[int, ...] | int | None = None, *, domain=None):
-        """Declare one data symbol with a shape: ``()`` a scalar, ``(n,)`` a row vector (as a
-        NumPy 1-D array broadcasts), ``(r, c)`` a matrix. A matrix is a ``Tensor``."""
+        """Declare one data symbol with a shape: ``()`` a scalar, ``(n,)`` a vector, ``(r, c)`` a
+        matrix, up to rank 4; anything but a scalar is a ``Tensor``, a NumPy array of its
+        shape."""
         return self._declare_one(name, "input", shape, caller_location(), domain)
 
     def param(self, name: str, shape: tuple[int, ...] | int | None = None, *, domain=None):
@@ -230,11 +241,7 @@ class Model:
         self._claim(name, where)
         shape = _check_shape(shape, f"{role} {name!r}", where)
         domain = None if domain is None else as_domain(domain, f"{role} {name!r}", where)
-        if not shape:
-            symbol = sympy.Symbol(name, real=True)
-        else:
-            rows, cols = (1, shape[0]) if len(shape) == 1 else shape
-            symbol = sympy.MatrixSymbol(name, rows, cols)
+        symbol = array_symbol(name, shape)
         self._variables[name] = Variable(name, symbol, role, where, shape, domain)
         self._names_by_symbol[symbol] = name
         return Tensor(symbol) if shape else symbol
@@ -252,20 +259,18 @@ class Model:
         self._claim(name, where)
         expr = self._check_expression(expr, f"{what} {name!r}", where)
         if is_loss and isinstance(expr, MatrixExpr):
-            if shape_of(expr) != (1, 1):
+            shape = shape_of(expr)
+            if any(n != 1 for n in shape):
                 raise SymgradError(
-                    f"loss {name!r} must be a scalar; {expr} is {show_shape(shape_of(expr))} "
+                    f"loss {name!r} must be a scalar; it has shape {show_shape(shape)} "
                     "(reduce it with sum, mean or sum_squares)",
                     where,
                 )
-            expr = Total(expr)  # a 1×1 result counts as a scalar
-        if isinstance(expr, MatrixExpr):
-            symbol = sympy.MatrixSymbol(name, *shape_of(expr))
-        else:
-            symbol = sympy.Symbol(name, real=True)
+            expr = Total(expr)  # a result with a single entry counts as a scalar
+        symbol = array_symbol(name, shape_of(expr))
         self._nodes[name] = Node(name, symbol, expr, where, is_loss)
         self._names_by_symbol[symbol] = name
-        return Tensor(symbol) if isinstance(symbol, sympy.MatrixSymbol) else symbol
+        return Tensor(symbol) if isinstance(symbol, MatrixExpr) else symbol
 
     def _check_expression(self, expr, what: str, where: str | None) -> sympy.Expr:
         expr = unwrap(expr)
@@ -364,11 +369,12 @@ def _check_shape(shape, what: str, where: str | None) -> tuple[int, ...]:
         shape = (shape,)
     if (
         not isinstance(shape, tuple)
-        or len(shape) > 2
+        or len(shape) > MAX_RANK
         or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
     ):
         raise SymgradError(
-            f"{what}: shape must be (), (n,) or (rows, cols) of positive integers, got {shape!r}",
+            f"{what}: shape must be a tuple of up to {MAX_RANK} positive integers ((), (n,), "
+            f"(rows, cols), …), got {shape!r}",
             where,
         )
     return shape

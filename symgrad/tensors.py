@@ -1,18 +1,15 @@
-"""Tensor quantities: matrices (and row or column vectors) in a model.
+"""Tensor quantities of a model: arrays that behave as NumPy arrays of their shape.
 
-Two layers live here:
+``Tensor`` is what a model file holds: a symbolic array, scalar to rank 4, with NumPy's
+operators and methods. ``@`` is NumPy's matmul (batched at rank 3 and 4); ``+ - * / **`` act
+entry by entry and broadcast as NumPy does; ``< <= > >=`` give masks for ``where``; indexing and
+slicing are NumPy's; ``.sum() .mean() .max() .min() .prod() .var() .std()`` reduce along
+``axis`` and drop it unless ``keepdims=True``. Every shape is checked when the expression is
+built, by NumPy's own rules, and an operation or keyword symgrad cannot honour exactly is
+refused by name, never reinterpreted or dropped.
 
-* ``Tensor``, what a model file holds: a matrix expression with NumPy's operator semantics.
-  ``@`` is the matrix product; ``+ - * / **`` act entry by entry and broadcast scalars, rows
-  and columns as NumPy does; every shape is checked when the expression is built, and a
-  mismatch names both operands and their shapes.
-* The matrix operations symgrad adds to SymPy's own (``MatMul``, ``MatAdd``, ``Transpose``,
-  ``HadamardProduct``, ``Inverse``, ``Trace``, ``Determinant``): ``Elementwise`` (a scalar formula
-  applied entry by entry, with broadcasting), ``Total`` and ``AxisSum`` (sums), ``Broadcast``,
-  ``Softmax`` and ``LogSoftmax``, ``OneHot``, ``SpectralNorm`` and its ``SingularOuter``.
-
-Their backward rules are rows of the rule table (``symgrad/rules.py``); nothing here
-differentiates.
+The operations themselves are in ``symgrad/arrays.py``; their backward rules are records of the
+rule table (``symgrad/rules/``). Nothing here differentiates.
 """
 
 from __future__ import annotations
@@ -21,52 +18,104 @@ import builtins
 import itertools
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import sympy
-from sympy import Basic, Integer, Lambda
+from sympy import Integer, Lambda, Tuple
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
+from .arrays import (
+    MAX_RANK,
+    ArrayExpr,
+    ArraySymbol,
+    Broadcast,
+    Concatenate,
+    Constant,
+    Elementwise,
+    Embed,
+    Entry,
+    Index,
+    LogDet,
+    LogSoftmax,
+    MatMul,
+    OneHot,
+    Permute,
+    ProdOthers,
+    Reduce,
+    ReduceAll,
+    Reshape,
+    SingularOuter,
+    Softmax,
+    SpectralNorm,
+    Total,
+    array_symbol,
+    brief,
+    broadcast,
+    check_rank,
+    combine,
+    entry,
+    inverse_permutation,
+    key_parts,
+    matmul_shape,
+    normalise_axes,
+    python_key,
+    shape_of,
+    show_shape,
+    stand_in,
+)
 from .errors import SymgradError
+
+__all__ = [
+    "MAX_RANK",
+    "ArrayExpr",
+    "ArraySymbol",
+    "Broadcast",
+    "Concatenate",
+    "Constant",
+    "Elementwise",
+    "Embed",
+    "Entry",
+    "Index",
+    "LogDet",
+    "LogSoftmax",
+    "MatMul",
+    "OneHot",
+    "Permute",
+    "ProdOthers",
+    "Reduce",
+    "ReduceAll",
+    "Reshape",
+    "SingularOuter",
+    "Softmax",
+    "SpectralNorm",
+    "Tensor",
+    "Total",
+    "array_symbol",
+    "broadcast",
+    "combine",
+    "entry",
+    "inverse_permutation",
+    "key_parts",
+    "matmul_shape",
+    "python_key",
+    "shape_of",
+    "show_shape",
+]
 
 Shape = tuple[int, ...]
 
 
-# --- shapes -------------------------------------------------------------------------------------
-
-
 def is_matrix(expr) -> bool:
+    """An array (of any rank), as opposed to a scalar."""
     return isinstance(expr, (MatrixExpr, Tensor))
 
 
-def shape_of(expr) -> Shape:
-    """(rows, cols) of a matrix expression; () of a scalar."""
-    expr = unwrap(expr)
-    if isinstance(expr, MatrixExpr):
-        return (int(expr.rows), int(expr.cols))
-    return ()
-
-
-def show_shape(shape: Shape) -> str:
-    return "a scalar" if not shape else "×".join(str(n) for n in shape)
-
-
-def broadcast(shapes: Sequence[Shape], operands: Sequence, what: str) -> Shape:
-    """NumPy's broadcasting of 2-D shapes (a scalar broadcasts everywhere)."""
-    result: list[int] = [1, 1]
-    matrices = [(s, o) for s, o in zip(shapes, operands, strict=True) if s]
-    if not matrices:
-        return ()
-    for axis in (0, 1):
-        sizes = {s[axis] for s, _ in matrices if s[axis] != 1}
-        if len(sizes) > 1:
-            described = ", ".join(f"{_brief(o)} is {show_shape(s)}" for s, o in matrices)
-            raise SymgradError(f"shapes do not broadcast in {what}: {described}")
-        result[axis] = sizes.pop() if sizes else 1
-    return (result[0], result[1])
-
-
-def _brief(expr) -> str:
-    text = str(unwrap(expr))
-    return text if len(text) <= 40 else text[:37] + "…"
+def is_zero(expr) -> bool:
+    """An expression that is 0 everywhere (a scalar 0, a zero matrix, a broadcast 0)."""
+    if isinstance(expr, sympy.ZeroMatrix):
+        return True
+    if isinstance(expr, Broadcast):
+        return is_zero(expr.value)
+    return not isinstance(expr, MatrixExpr) and expr == 0
 
 
 def unwrap(value):
@@ -74,237 +123,48 @@ def unwrap(value):
 
 
 def as_operand(value, what: str):
-    """A Tensor, SymPy expression or number as a SymPy object."""
+    """A Tensor, SymPy expression, number or NumPy array as a SymPy object."""
     value = unwrap(value)
     if isinstance(value, (MatrixExpr, sympy.Expr)):
         return value
+    if isinstance(value, np.ndarray) or (
+        isinstance(value, (list, tuple)) and value and not isinstance(value[0], sympy.Basic)
+    ):
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise SymgradError(f"{what}: {value!r} is not an array of numbers")
+        if array.ndim == 0:
+            return sympy.Float(float(array)) if array.dtype.kind == "f" else Integer(int(array))
+        check_rank(array.shape, what)
+        return Constant(array)
+    if isinstance(value, sympy.logic.boolalg.Boolean):  # a comparison of scalars: a mask
+        return sympy.Piecewise((1, value), (0, True))
     try:
         return sympy.sympify(value, strict=True)
     except (sympy.SympifyError, TypeError):
         raise SymgradError(f"{what}: {value!r} is not a number or an expression") from None
 
 
-# --- symgrad's matrix operations -------------------------------------------------------------
-
-
-class Elementwise(MatrixExpr):
-    """``template`` (a SymPy Lambda of scalars) applied entry by entry to ``operands``, which
-    broadcast against each other as NumPy arrays do. ``X W + b``, ``relu(Z)``, ``A ⊙ B`` and
-    ``2A − 1`` are all Elementwise."""
-
-    is_commutative = False
-
-    def __new__(cls, template: Lambda, *operands):
-        return Basic.__new__(cls, template, *operands)
-
-    @property
-    def template(self) -> Lambda:
-        return self.args[0]
-
-    @property
-    def operands(self) -> tuple:
-        return self.args[1:]
-
-    @property
-    def shape(self):
-        shapes = [shape_of(o) for o in self.operands]
-        return broadcast(shapes, self.operands, "an elementwise operation")
-
-    def _entry(self, i, j, **kwargs):
-        values = []
-        for operand in self.operands:
-            if isinstance(operand, MatrixExpr):
-                r, c = shape_of(operand)
-                values.append(operand._entry(i if r > 1 else 0, j if c > 1 else 0))
-            else:
-                values.append(operand)
-        return self.template(*values)
-
-    def _eval_transpose(self):
-        return Elementwise(self.template, *[_transposed(o) for o in self.operands])
-
-
-def _transposed(expr):
-    return expr.T if isinstance(expr, MatrixExpr) else expr
-
-
-class Total(sympy.Expr):
-    """The sum of every entry of a matrix (a scalar)."""
-
-    is_commutative = True
-
-    def __new__(cls, matrix):
-        return Basic.__new__(cls, matrix)
-
-    @property
-    def matrix(self):
-        return self.args[0]
-
-    def _eval_is_real(self):
-        return True
-
-
-class AxisSum(MatrixExpr):
-    """Sums along one axis, keeping it: axis 0 gives a row (1×c), axis 1 a column (r×1)."""
-
-    is_commutative = False
-
-    def __new__(cls, matrix, axis):
-        return Basic.__new__(cls, matrix, Integer(axis))
-
-    @property
-    def matrix(self):
-        return self.args[0]
-
-    @property
-    def axis(self) -> int:
-        return int(self.args[1])
-
-    @property
-    def shape(self):
-        r, c = shape_of(self.matrix)
-        return (1, c) if self.axis == 0 else (r, 1)
-
-    def _entry(self, i, j, **kwargs):
-        r, c = shape_of(self.matrix)
-        if self.axis == 0:
-            return sympy.Add(*[self.matrix._entry(k, j) for k in range(r)])
-        return sympy.Add(*[self.matrix._entry(i, k) for k in range(c)])
-
-
-class Broadcast(MatrixExpr):
-    """A scalar, row or column repeated to ``rows × cols`` (NumPy's broadcast_to)."""
-
-    is_commutative = False
-
-    def __new__(cls, value, rows, cols):
-        return Basic.__new__(cls, value, Integer(rows), Integer(cols))
-
-    @property
-    def value(self):
-        return self.args[0]
-
-    @property
-    def shape(self):
-        return (int(self.args[1]), int(self.args[2]))
-
-    def _entry(self, i, j, **kwargs):
-        if not isinstance(self.value, MatrixExpr):
-            return self.value
-        r, c = shape_of(self.value)
-        return self.value._entry(i if r > 1 else 0, j if c > 1 else 0)
-
-
-class Softmax(MatrixExpr):
-    """exp(A) normalised to sum 1 along ``axis`` (1: each row is a distribution)."""
-
-    is_commutative = False
-
-    def __new__(cls, matrix, axis=1):
-        return Basic.__new__(cls, matrix, Integer(axis))
-
-    @property
-    def matrix(self):
-        return self.args[0]
-
-    @property
-    def axis(self) -> int:
-        return int(self.args[1])
-
-    @property
-    def shape(self):
-        return shape_of(self.matrix)
-
-    def _entry(self, i, j, **kwargs):
-        r, c = self.shape
-        cells = [(i, k) for k in range(c)] if self.axis == 1 else [(k, j) for k in range(r)]
-        denominator = sympy.Add(*[sympy.exp(self.matrix._entry(a, b)) for a, b in cells])
-        return sympy.exp(self.matrix._entry(i, j)) / denominator
-
-
-class LogSoftmax(Softmax):
-    """log(softmax(A)) along ``axis``, computed without forming the softmax."""
-
-    def _entry(self, i, j, **kwargs):
-        r, c = self.shape
-        cells = [(i, k) for k in range(c)] if self.axis == 1 else [(k, j) for k in range(r)]
-        total = sympy.Add(*[sympy.exp(self.matrix._entry(a, b)) for a, b in cells])
-        return self.matrix._entry(i, j) - sympy.log(total)
-
-
-class OneHot(MatrixExpr):
-    """Rows of the identity picked by integer class labels: labels (n, 1) or (1, n) → n × C."""
-
-    is_commutative = False
-
-    def __new__(cls, labels, classes):
-        return Basic.__new__(cls, labels, Integer(classes))
-
-    @property
-    def labels(self):
-        return self.args[0]
-
-    @property
-    def classes(self) -> int:
-        return int(self.args[1])
-
-    @property
-    def shape(self):
-        r, c = shape_of(self.labels)
-        return (max(r, c), self.classes)
-
-
-class LogDet(sympy.Expr):
-    """log det A of a square matrix with a positive determinant (a scalar)."""
-
-    is_commutative = True
-
-    def __new__(cls, matrix):
-        return Basic.__new__(cls, matrix)
-
-    @property
-    def arg(self):
-        return self.args[0]
-
-    def _eval_is_real(self):
-        return True
-
-
-class SpectralNorm(sympy.Expr):
-    """The largest singular value of a matrix (its 2-norm)."""
-
-    is_commutative = True
-
-    def __new__(cls, matrix):
-        return Basic.__new__(cls, matrix)
-
-    @property
-    def matrix(self):
-        return self.args[0]
-
-    def _eval_is_real(self):
-        return True
-
-
-class SingularOuter(MatrixExpr):
-    """u₁v₁ᵀ for the top singular pair of a matrix: the gradient of its spectral norm where the
-    largest singular value is simple."""
-
-    is_commutative = False
-
-    def __new__(cls, matrix):
-        return Basic.__new__(cls, matrix)
-
-    @property
-    def matrix(self):
-        return self.args[0]
-
-    @property
-    def shape(self):
-        return shape_of(self.matrix)
-
-
-# --- building elementwise expressions ---------------------------------------------------------
+def zeros(shape: Shape):
+    if len(shape) == 2:
+        return sympy.ZeroMatrix(*shape)
+    return Broadcast(sympy.S.Zero, shape)
+
+
+def add_arrays(like, terms: list):
+    """The sum of array terms shaped like ``like`` (its zero when there are none)."""
+    shape = shape_of(like)
+    terms = [t for t in terms if not is_zero(t)]
+    if not terms:
+        return zeros(shape)
+    if len(terms) == 1:
+        return terms[0]
+    if len(shape) == 2 and all(shape_of(t) == shape for t in terms):
+        return sympy.MatAdd(*terms).doit()
+    return elementwise(lambda *a: sympy.Add(*a), *terms, what="a sum")
+
+
+# --- entry by entry ---------------------------------------------------------------------------
 
 _DUMMY_PREFIX = "_e"
 
@@ -320,7 +180,8 @@ def elementwise(function: Callable, *operands, what: str = "an elementwise opera
     so ``(A + B) * C`` is one Elementwise of three operands. Numbers go into the template.
     """
     operands = [as_operand(o, what) for o in operands]
-    broadcast([shape_of(o) for o in operands], operands, what)
+    full_shape = broadcast([shape_of(o) for o in operands], operands, what)
+    check_rank(full_shape, what)
     inputs: list = []
     placeholders: list = []
 
@@ -335,8 +196,8 @@ def elementwise(function: Callable, *operands, what: str = "an elementwise opera
 
     arguments = []
     for operand in operands:
-        if isinstance(operand, Broadcast):  # broadcasting is implied by the other operands
-            operand = operand.value
+        if isinstance(operand, Broadcast) and not shape_of(operand.value):
+            operand = operand.value  # a repeated scalar: broadcasting does the repeating
         if isinstance(operand, Elementwise):
             inner = [placeholder_for(o) for o in operand.operands]
             arguments.append(operand.template(*inner))
@@ -349,7 +210,6 @@ def elementwise(function: Callable, *operands, what: str = "an elementwise opera
     body = unwrap(function(*arguments))
     if isinstance(body, MatrixExpr):
         raise SymgradError(f"{what} did not give a scalar formula for one entry: {body}")
-    full_shape = broadcast([shape_of(o) for o in inputs], inputs, what)
     # Keep only the operands the formula uses; if that shrinks the shape, broadcast back.
     used = [k for k, p in enumerate(placeholders) if p in body.free_symbols]
     kept = [inputs[k] for k in used]
@@ -359,41 +219,39 @@ def elementwise(function: Callable, *operands, what: str = "an elementwise opera
     if not any(isinstance(o, MatrixExpr) for o in kept):
         value = body.xreplace(dict(zip(renamed, kept, strict=True)))
         if full_shape and value == 0:
-            return sympy.ZeroMatrix(*full_shape)
-        return Broadcast(value, *full_shape) if full_shape else value
+            return zeros(full_shape)
+        return Broadcast(value, full_shape) if full_shape else value
     if body == renamed[0] and len(kept) == 1 and kept_shape == full_shape:
         return kept[0]  # the identity: no operation at all
     result = Elementwise(Lambda(tuple(renamed), body), *kept)
     if kept_shape != full_shape and full_shape:
-        return Broadcast(result, *full_shape)
+        return Broadcast(result, full_shape)
     return result
 
 
-def entry_by_entry(function: Callable) -> Callable:
-    """``function`` (SymPy's exp, tanh, Max, …) that acts entry by entry on a Tensor argument
-    and as itself on scalars."""
+def _mask(condition):
+    """A comparison as a 0/1 mask entry (the form ``where`` reads)."""
+    return sympy.Piecewise((1, condition), (0, True))
 
-    def applied(*args, **kwargs):
-        if any(is_matrix(a) for a in args):
-            return Tensor(elementwise(lambda *a: function(*a, **kwargs), *args, what=name))
-        return function(*args, **kwargs)
 
-    name = getattr(function, "__name__", str(function))
-    applied.__name__ = applied.__qualname__ = name
-    applied.__doc__ = f"SymPy's {name}; on a matrix, entry by entry."
-    return applied
+def _condition(mask):
+    """The condition a mask entry stands for: its comparison, or "not 0"."""
+    if (
+        isinstance(mask, sympy.Piecewise)
+        and len(mask.args) == 2
+        and mask.args[0].expr == 1
+        and mask.args[1].expr == 0
+        and mask.args[1].cond == sympy.true
+    ):
+        return mask.args[0].cond
+    return sympy.Ne(mask, 0)
 
 
 # --- the user-facing Tensor -------------------------------------------------------------------
 
 
 class Tensor:
-    """A matrix quantity of a model, with NumPy's operators.
-
-    ``A @ B`` is the matrix product; ``A * B``, ``A / B``, ``A ** 2``, ``A + b``, ``1 - A`` act
-    entry by entry and broadcast scalars, rows (1×n) and columns (n×1); ``A.T`` transposes.
-    SymPy's own matrix functions accept it (``sympy.Trace(A)``).
-    """
+    """An array quantity of a model, with NumPy's operators, indexing and methods."""
 
     __slots__ = ("expr",)
     _op_priority = 1000.0  # SymPy defers to our operators when a Tensor is involved
@@ -401,7 +259,7 @@ class Tensor:
 
     def __init__(self, expr):
         if not isinstance(expr, MatrixExpr):
-            raise TypeError(f"a Tensor holds a matrix expression, not {expr!r}")
+            raise TypeError(f"a Tensor holds an array expression, not {expr!r}")
         self.expr = expr
 
     # SymPy interoperation
@@ -413,14 +271,19 @@ class Tensor:
         return shape_of(self.expr)
 
     @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
     def T(self) -> Tensor:
-        return Tensor(self.expr.T)
-
-    def transpose(self) -> Tensor:
-        return self.T
-
-    def inv(self) -> Tensor:
-        return inv(self)
+        return transpose(self)
 
     def __repr__(self) -> str:
         return f"Tensor({self.expr}, shape={show_shape(self.shape)})"
@@ -433,6 +296,18 @@ class Tensor:
     def __eq__(self, other):
         return isinstance(other, Tensor) and self.expr == other.expr
 
+    def __bool__(self):
+        raise SymgradError(
+            "a symbolic array has no truth value (an if on it cannot be traced); "
+            "use symgrad.where(condition, a, b)"
+        )
+
+    def __iter__(self):
+        raise SymgradError(
+            "a symbolic array cannot be looped over; index it (Z[0], Z[:, 1]) or use a "
+            "reduction (symgrad.sum(Z, axis=0))"
+        )
+
     # the matrix product
     def __matmul__(self, other):
         return matmul(self, other)
@@ -442,37 +317,37 @@ class Tensor:
 
     # entry by entry, broadcasting
     def __add__(self, other):
-        return Tensor(elementwise(lambda a, b: a + b, self, other, what=_op(self, "+", other)))
+        return _binary(lambda a, b: a + b, self, other, "+")
 
     def __radd__(self, other):
-        return Tensor(elementwise(lambda a, b: a + b, other, self, what=_op(other, "+", self)))
+        return _binary(lambda a, b: a + b, other, self, "+")
 
     def __sub__(self, other):
-        return Tensor(elementwise(lambda a, b: a - b, self, other, what=_op(self, "-", other)))
+        return _binary(lambda a, b: a - b, self, other, "-")
 
     def __rsub__(self, other):
-        return Tensor(elementwise(lambda a, b: a - b, other, self, what=_op(other, "-", self)))
+        return _binary(lambda a, b: a - b, other, self, "-")
 
     def __mul__(self, other):
-        return Tensor(elementwise(lambda a, b: a * b, self, other, what=_op(self, "*", other)))
+        return _binary(lambda a, b: a * b, self, other, "*")
 
     def __rmul__(self, other):
-        return Tensor(elementwise(lambda a, b: a * b, other, self, what=_op(other, "*", self)))
+        return _binary(lambda a, b: a * b, other, self, "*")
 
     def __truediv__(self, other):
-        return Tensor(elementwise(lambda a, b: a / b, self, other, what=_op(self, "/", other)))
+        return _binary(lambda a, b: a / b, self, other, "/")
 
     def __rtruediv__(self, other):
-        return Tensor(elementwise(lambda a, b: a / b, other, self, what=_op(other, "/", self)))
+        return _binary(lambda a, b: a / b, other, self, "/")
 
     def __pow__(self, other):
-        return Tensor(elementwise(lambda a, b: a**b, self, other, what=_op(self, "**", other)))
+        return _binary(lambda a, b: a**b, self, other, "**")
 
     def __rpow__(self, other):
-        return Tensor(elementwise(lambda a, b: a**b, other, self, what=_op(other, "**", self)))
+        return _binary(lambda a, b: a**b, other, self, "**")
 
     def __abs__(self):
-        return Tensor(elementwise(sympy.Abs, self, what=f"abs({_brief(self)})"))
+        return Tensor(elementwise(sympy.Abs, self, what=f"abs({brief(self)})"))
 
     def __neg__(self):
         return Tensor(elementwise(lambda a: -a, self))
@@ -480,63 +355,434 @@ class Tensor:
     def __pos__(self):
         return self
 
+    # comparisons give masks (1 where true, 0 elsewhere) for where
+    def __lt__(self, other):
+        return _binary(lambda a, b: _mask(a < b), self, other, "<")
 
-def _op(left, symbol: str, right) -> str:
-    return f"{_brief(left)} {symbol} {_brief(right)}"
+    def __le__(self, other):
+        return _binary(lambda a, b: _mask(a <= b), self, other, "<=")
+
+    def __gt__(self, other):
+        return _binary(lambda a, b: _mask(a > b), self, other, ">")
+
+    def __ge__(self, other):
+        return _binary(lambda a, b: _mask(a >= b), self, other, ">=")
+
+    # indexing
+    def __getitem__(self, key):
+        return index(self, key)
+
+    # NumPy's methods
+    def sum(self, axis=None, keepdims=False):
+        return sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return min(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return prod(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        return var(self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def std(self, axis=None, keepdims=False, ddof=0):
+        return std(self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def reshape(self, *shape):
+        return reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def transpose(self, *axes):
+        return transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+
+    def swapaxes(self, axis1, axis2):
+        return swapaxes(self, axis1, axis2)
+
+    def squeeze(self, axis=None):
+        return squeeze(self, axis)
+
+    def clip(self, lo, hi):
+        from .rules import clip
+
+        return clip(self, lo, hi)
+
+    def inv(self) -> Tensor:
+        return inv(self)
 
 
-# --- the matrix functions a model file uses -------------------------------------------------------
+def _binary(function, left, right, symbol: str) -> Tensor:
+    what = f"{brief(left)} {symbol} {brief(right)}"
+    return Tensor(elementwise(function, left, right, what=what))
 
 
-def _matrix(value, what: str):
+def _array(value, what: str):
     value = as_operand(value, what)
     if not isinstance(value, MatrixExpr):
-        raise SymgradError(f"{what} needs a matrix, got the scalar {value}")
+        raise SymgradError(f"{what} needs an array, got the scalar {value}")
     return value
 
 
-def matmul(a, b) -> Tensor:
-    what = _op(a, "@", b)
-    left, right = _matrix(a, what), _matrix(b, what)
-    (r1, c1), (r2, c2) = shape_of(left), shape_of(right)
-    if c1 != r2:
-        raise SymgradError(
-            f"matrix product {what}: {_brief(left)} is {r1}×{c1} and {_brief(right)} is "
-            f"{r2}×{c2}; the inner sizes {c1} and {r2} differ"
-        )
-    return Tensor(sympy.MatMul(left, right).doit())
+def _result(expr):
+    """A Tensor for an array, the expression itself for a scalar."""
+    return Tensor(expr) if isinstance(expr, MatrixExpr) else expr
+
+
+def _no_keywords(what: str, keywords: dict) -> None:
+    if keywords:
+        raise SymgradError(f"{what} takes no keyword {next(iter(keywords))!r}")
+
+
+# --- products ---------------------------------------------------------------------------------
+
+
+def matmul(a, b):
+    """NumPy's ``a @ b``: a matrix product; a vector side is promoted and dropped again
+    (a vector @ a vector is their dot product); leading axes are batches."""
+    what = f"{brief(a)} @ {brief(b)}"
+    left, right = _array(a, what), _array(b, what)
+    shape = matmul_shape(shape_of(left), shape_of(right), left, right)
+    if len(shape_of(left)) == 2 and len(shape_of(right)) == 2:
+        return Tensor(sympy.MatMul(left, right).doit())
+    if not shape:  # vector · vector
+        return Total(elementwise(lambda x, y: x * y, left, right, what=what))
+    return Tensor(MatMul(left, right))
 
 
 def hadamard(a, b) -> Tensor:
     """The entry-by-entry product A ⊙ B (also ``A * B``)."""
-    return Tensor(elementwise(lambda x, y: x * y, a, b, what=_op(a, "⊙", b)))
+    return Tensor(elementwise(lambda x, y: x * y, a, b, what=f"{brief(a)} ⊙ {brief(b)}"))
 
 
-def transpose(a) -> Tensor:
-    return Tensor(_matrix(a, "transpose").T)
+# --- shapes -----------------------------------------------------------------------------------
 
 
-def sum(a, axis: int | None = None):
-    """The sum of all entries (a scalar), or along ``axis`` (0: a row, 1: a column)."""
-    matrix = _matrix(a, "sum")
-    if axis is None:
-        return Total(matrix)
-    return Tensor(AxisSum(matrix, _axis(axis, "sum")))
+def transpose(a, axes=None):
+    """The axes reversed (``a.T``), or in the order ``axes`` (np.transpose)."""
+    array = _array(a, "transpose")
+    rank = len(shape_of(array))
+    if axes is None:
+        order = tuple(reversed(range(rank)))
+    else:
+        order = tuple(int(k) % rank for k in axes) if rank else ()
+        if sorted(order) != list(range(rank)):
+            raise SymgradError(
+                f"transpose: axes {tuple(axes)!r} are not a permutation of the {rank} axes "
+                f"of {brief(array)}"
+            )
+    if order == tuple(range(rank)):
+        return Tensor(array)
+    if rank == 2:
+        return Tensor(array.T)
+    return Tensor(Permute(array, order))
 
 
-def mean(a, axis: int | None = None):
-    matrix = _matrix(a, "mean")
-    r, c = shape_of(matrix)
-    if axis is None:
-        return Total(matrix) / (r * c)
-    axis = _axis(axis, "mean")
-    return Tensor(elementwise(lambda s: s / (r if axis == 0 else c), AxisSum(matrix, axis)))
+def swapaxes(a, axis1: int, axis2: int):
+    array = _array(a, "swapaxes")
+    rank = len(shape_of(array))
+    first, second = (
+        normalise_axes(axis1, rank, "swapaxes")[0],
+        normalise_axes(axis2, rank, "swapaxes")[0],
+    )
+    order = list(range(rank))
+    order[first], order[second] = order[second], order[first]
+    return transpose(array, order)
 
 
-def _axis(axis, what: str) -> int:
-    if axis not in (0, 1, -1, -2):
-        raise SymgradError(f"{what}: axis must be 0 or 1, got {axis!r}")
-    return int(axis) % 2
+def reshape(a, shape):
+    """The same entries in ``shape`` (one size may be −1), in C order as np.reshape."""
+    array = _array(a, "reshape")
+    have = shape_of(array)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    size = int(np.prod(have))
+    try:
+        dims = [int(n) for n in shape]
+    except (TypeError, ValueError):
+        dims = None
+    unknown = [k for k, n in enumerate(dims or []) if n == -1]
+    good = dims is not None and len(unknown) <= 1 and all(n >= -1 for n in dims)
+    if good and unknown:
+        rest = int(np.prod([n for n in dims if n != -1]))
+        good = rest > 0 and size % rest == 0
+        if good:
+            dims[unknown[0]] = size // rest
+    if not good or int(np.prod(dims)) != size:
+        raise SymgradError(
+            f"reshape: {brief(array)} of shape {show_shape(have)} has {size} entries; it "
+            f"cannot take the shape {shape!r}"
+        )
+    new = tuple(dims)
+    check_rank(new, "reshape")
+    if new == have:
+        return _result(array)
+    if not new:
+        return entry_of(array, (0,) * len(have))
+    return Tensor(Reshape(array, new))
+
+
+def expand_dims(a, axis):
+    array = _array(a, "expand_dims")
+    have = shape_of(array)
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    rank = len(have) + len(axes)
+    positions = normalise_axes(tuple(axes), rank, "expand_dims")
+    shape, rest = [], list(have)
+    for k in range(rank):
+        shape.append(1 if k in positions else rest.pop(0))
+    return reshape(array, tuple(shape))
+
+
+def squeeze(a, axis=None):
+    array = _array(a, "squeeze")
+    have = shape_of(array)
+    axes = (
+        tuple(k for k, n in enumerate(have) if n == 1)
+        if axis is None
+        else normalise_axes(axis, len(have), "squeeze")
+    )
+    for k in axes:
+        if have[k] != 1:
+            raise SymgradError(f"squeeze: axis {k} of {brief(array)} has size {have[k]}, not 1")
+    return reshape(array, tuple(n for k, n in enumerate(have) if k not in axes))
+
+
+def concatenate(arrays: Sequence, axis: int = 0):
+    """Arrays joined along ``axis`` (np.concatenate)."""
+    parts = [_array(a, "concatenate") for a in arrays]
+    if not parts:
+        raise SymgradError("concatenate needs at least one array")
+    shapes = [shape_of(p) for p in parts]
+    rank = len(shapes[0])
+    if rank == 0 or any(len(s) != rank for s in shapes):
+        described = ", ".join(
+            f"{brief(p)} is {show_shape(s)}" for p, s in zip(parts, shapes, strict=True)
+        )
+        raise SymgradError(f"concatenate needs arrays of one rank: {described}")
+    axis = normalise_axes(axis, rank, "concatenate")[0]
+    for s in shapes:
+        if any(s[k] != shapes[0][k] for k in range(rank) if k != axis):
+            described = ", ".join(
+                f"{brief(q)} is {show_shape(t)}" for q, t in zip(parts, shapes, strict=True)
+            )
+            raise SymgradError(
+                f"concatenate along axis {axis}: the other axes differ ({described})"
+            )
+    if len(parts) == 1:
+        return Tensor(parts[0])
+    return Tensor(Concatenate(axis, *parts))
+
+
+def stack(arrays: Sequence, axis: int = 0):
+    """Arrays of one shape stacked along a new ``axis`` (np.stack)."""
+    parts = [as_operand(a, "stack") for a in arrays]
+    if not parts:
+        raise SymgradError("stack needs at least one array")
+    shapes = {shape_of(p) for p in parts}
+    if len(shapes) > 1:
+        described = ", ".join(f"{brief(p)} is {show_shape(shape_of(p))}" for p in parts)
+        raise SymgradError(f"stack needs arrays of one shape: {described}")
+    shape = shapes.pop()
+    rank = len(shape) + 1
+    axis = normalise_axes(axis, rank, "stack")[0]
+    new_shape = (*shape[:axis], 1, *shape[axis:])
+    lifted = [
+        Broadcast(p, new_shape) if not shape else unwrap(reshape(p, new_shape)) for p in parts
+    ]
+    return concatenate(lifted, axis)
+
+
+# --- indexing ---------------------------------------------------------------------------------
+
+
+def entry_of(array, index: tuple):
+    return Entry(array, Tuple(*[Integer(k) for k in index]))
+
+
+def index(a, key):
+    """``a[key]`` with NumPy's indexing: integers (negative from the end), slices with steps,
+    ``None`` for a new axis, ``...``, and arrays of integer indices (constants, or a model's
+    integer labels)."""
+    array = _array(a, "indexing")
+    shape = shape_of(array)
+    key = key if isinstance(key, tuple) else (key,)
+    parts, new_axes = [], []
+    for part in key:
+        if part is Ellipsis:
+            parts.append(Ellipsis)
+        elif part is None:
+            new_axes.append(len(parts))
+            parts.append(None)
+        elif isinstance(part, slice) or (
+            isinstance(part, (int, np.integer)) and not isinstance(part, bool)
+        ):
+            parts.append(part)
+        elif isinstance(part, Integer):
+            parts.append(int(part))
+        else:
+            parts.append(_index_array(part))
+    # NumPy decides the shape (and refuses what it refuses)
+    numpy_key = tuple(
+        np.zeros(shape_of(p), dtype=np.intp) if isinstance(p, MatrixExpr) else p for p in parts
+    )
+    try:
+        result_shape = tuple(int(n) for n in stand_in(shape)[numpy_key].shape)
+    except IndexError as error:
+        raise SymgradError(f"{brief(array)}[…] of shape {show_shape(shape)}: {error}") from None
+    check_rank(result_shape, "indexing")
+    plain = concrete_key([p for p in parts if p is not None], shape)
+    if all(
+        isinstance(p, slice) and (p.start, p.stop, p.step) == (0, n, 1)
+        for p, n in zip(plain, shape, strict=True)
+    ):
+        picked = array  # the whole array
+    elif all(isinstance(p, int) for p in plain):
+        picked = entry_of(array, tuple(plain))
+    else:
+        picked = Index(array, key_parts(plain))
+    if shape_of(picked) != result_shape:  # a None added axes
+        if not result_shape:
+            return picked
+        if not shape_of(picked):
+            return Tensor(Broadcast(picked, result_shape))
+        picked = Reshape(picked, result_shape)
+    return _result(picked)
+
+
+def concrete_key(parts, shape: Shape) -> list:
+    """One part per axis, without ``...``: integers from the front, slices with their start,
+    stop (−1: past the front, for a negative step) and step made explicit."""
+    plain, axis = [], 0
+    width = len(shape) - builtins.sum(1 for p in parts if p is not Ellipsis)
+    for part in parts:
+        if part is Ellipsis:
+            plain += [slice(0, shape[axis + k], 1) for k in range(width)]
+            axis += width
+            continue
+        if isinstance(part, slice):
+            start, stop, step = part.indices(shape[axis])
+            if step < 0 and stop < 0:
+                stop = -1
+            plain.append(slice(start, stop, step))
+        elif isinstance(part, (int, np.integer)):
+            plain.append(int(part) % shape[axis])
+        else:
+            plain.append(part)
+        axis += 1
+    plain += [slice(0, shape[k], 1) for k in range(axis, len(shape))]
+    return plain
+
+
+def _index_array(part):
+    """An index array: a constant of whole numbers, or an array of the model (labels)."""
+    if isinstance(part, (Tensor, MatrixExpr)):
+        return unwrap(part)
+    array = np.asarray(part)
+    if array.dtype == bool:
+        raise SymgradError(
+            "indexing by a boolean mask gives a shape that depends on the values; "
+            "use symgrad.where(mask, a, b)"
+        )
+    if array.dtype.kind not in "iu":
+        raise SymgradError(
+            f"an index must be a whole number, a slice or an array of them, got {part!r}"
+        )
+    return Constant(array)
+
+
+# --- reductions -------------------------------------------------------------------------------
+
+
+def _reduce(kind: str, a, axis, keepdims: bool):
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise SymgradError(f"{kind}: keepdims is True or False, got {keepdims!r}")
+    value = as_operand(a, kind)
+    if not isinstance(value, MatrixExpr):
+        if axis not in (None, 0, -1, ()):
+            raise SymgradError(f"{kind} of a scalar has no axis {axis!r}")
+        return value
+    rank = len(shape_of(value))
+    axes = normalise_axes(axis, rank, kind)
+    if not axes:
+        return Tensor(value)
+    if len(axes) == rank and not keepdims:
+        return Total(value) if kind == "sum" else ReduceAll(value, kind)
+    return Tensor(Reduce(value, kind, axes, bool(keepdims)))
+
+
+def sum(a, axis=None, keepdims=False, **keywords):
+    """np.sum: every entry (a scalar), or along ``axis`` (an int or a tuple), which is dropped
+    unless ``keepdims``."""
+    _no_keywords("sum", keywords)
+    return _reduce("sum", a, axis, keepdims)
+
+
+def max(a, axis=None, keepdims=False, **keywords):
+    """np.max: the largest entry, or along ``axis``; ties share the gradient equally (as
+    torch.amax)."""
+    _no_keywords("max", keywords)
+    return _reduce("max", a, axis, keepdims)
+
+
+def min(a, axis=None, keepdims=False, **keywords):
+    """np.min: the smallest entry, or along ``axis``; ties share the gradient equally."""
+    _no_keywords("min", keywords)
+    return _reduce("min", a, axis, keepdims)
+
+
+def prod(a, axis=None, keepdims=False, **keywords):
+    """np.prod: the product of the entries, or along ``axis``."""
+    _no_keywords("prod", keywords)
+    return _reduce("prod", a, axis, keepdims)
+
+
+def logsumexp(a, axis=None, keepdims=False, **keywords):
+    """log Σ exp, computed stably (scipy.special.logsumexp)."""
+    _no_keywords("logsumexp", keywords)
+    return _reduce("logsumexp", a, axis, keepdims)
+
+
+def _count(value, axis) -> int:
+    shape = shape_of(value)
+    return int(np.prod([shape[k] for k in normalise_axes(axis, len(shape), "mean")]))
+
+
+def mean(a, axis=None, keepdims=False, **keywords):
+    """np.mean: the sum over the count, along ``axis`` or over every entry."""
+    _no_keywords("mean", keywords)
+    value = as_operand(a, "mean")
+    if not isinstance(value, MatrixExpr):
+        return sum(value, axis, keepdims)
+    count = _count(value, axis)
+    total = sum(value, axis=axis, keepdims=keepdims)
+    if isinstance(total, Tensor):
+        return Tensor(elementwise(lambda s: s / count, total, what="mean"))
+    return total / count
+
+
+def var(a, axis=None, keepdims=False, ddof=0, **keywords):
+    """np.var: the mean squared deviation from the mean, divided by N − ddof."""
+    _no_keywords("var", keywords)
+    value = _array(a, "var")
+    count = _count(value, axis)
+    if not isinstance(ddof, int) or not 0 <= ddof < count:
+        raise SymgradError(f"var: ddof must be a whole number below {count}, got {ddof!r}")
+    centre = mean(value, axis=axis, keepdims=True)
+    deviation = Tensor(value) - centre
+    squares = sum(deviation * deviation, axis=axis, keepdims=keepdims)
+    return squares / (count - ddof)
+
+
+def std(a, axis=None, keepdims=False, ddof=0, **keywords):
+    """np.std: the square root of var."""
+    _no_keywords("std", keywords)
+    variance = var(a, axis=axis, keepdims=keepdims, ddof=ddof)
+    if isinstance(variance, Tensor):
+        return Tensor(elementwise(sympy.sqrt, variance, what="std"))
+    return sympy.sqrt(variance)
 
 
 def sum_squares_of(a):
@@ -544,9 +790,33 @@ def sum_squares_of(a):
     return Total(elementwise(lambda x: x**2, a, what="sum_squares"))
 
 
+# --- choosing ---------------------------------------------------------------------------------
+
+
+def where(condition, a, b):
+    """np.where: ``a`` where ``condition`` holds (a mask from ``<``, ``>``, …, or an array that
+    is not 0), ``b`` elsewhere. The gradient flows to the side chosen."""
+    condition = as_operand(condition, "where")
+    if not any(is_matrix(v) for v in (condition, a, b)):
+        return sympy.Piecewise(
+            (as_operand(a, "where"), _condition(condition)), (as_operand(b, "where"), True)
+        )
+    return Tensor(
+        elementwise(
+            lambda c, x, y: sympy.Piecewise((x, _condition(c)), (y, True)),
+            condition,
+            a,
+            b,
+            what="where",
+        )
+    )
+
+
+# --- linear algebra ---------------------------------------------------------------------------
+
+
 def trace(a):
-    matrix = _square(a, "trace")
-    return sympy.Trace(matrix)
+    return sympy.Trace(_square(a, "trace"))
 
 
 def det(a):
@@ -563,60 +833,72 @@ def inv(a) -> Tensor:
 
 
 def _square(a, what: str):
-    matrix = _matrix(a, what)
-    r, c = shape_of(matrix)
-    if r != c:
-        raise SymgradError(f"{what} needs a square matrix; {_brief(matrix)} is {r}×{c}")
+    matrix = _array(a, what)
+    shape = shape_of(matrix)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise SymgradError(f"{what} needs a square matrix; {brief(matrix)} is {show_shape(shape)}")
     return matrix
 
 
 def norm(a, ord="fro"):
-    """The Frobenius norm (``ord="fro"``) or the 2-norm (``ord=2``: the Euclidean norm of a
+    """The Frobenius norm (``ord="fro"``), or the 2-norm (``ord=2``: the Euclidean norm of a
     vector, the largest singular value of a matrix)."""
-    matrix = _matrix(a, "norm")
-    if ord == "fro" or (ord == 2 and 1 in shape_of(matrix)):
-        return sympy.sqrt(sum_squares_of(matrix))
-    if ord == 2:
-        return SpectralNorm(matrix)
-    raise SymgradError(f"norm: ord must be 'fro' or 2, got {ord!r}")
+    array = _array(a, "norm")
+    shape = shape_of(array)
+    if ord == "fro" or (ord == 2 and (len(shape) == 1 or 1 in shape)):
+        return sympy.sqrt(sum_squares_of(array))
+    if ord == 2 and len(shape) == 2:
+        return SpectralNorm(array)
+    raise SymgradError(f"norm: ord must be 'fro' or 2 (of a vector or a matrix), got {ord!r}")
 
 
-def softmax(a, axis: int = 1) -> Tensor:
-    return Tensor(Softmax(_matrix(a, "softmax"), _axis(axis, "softmax")))
+# --- along an axis ----------------------------------------------------------------------------
 
 
-def log_softmax(a, axis: int = 1) -> Tensor:
-    return Tensor(LogSoftmax(_matrix(a, "log_softmax"), _axis(axis, "log_softmax")))
+def softmax(a, axis: int = -1) -> Tensor:
+    """exp normalised along ``axis`` (the last by default, as torch.softmax(dim=-1))."""
+    array = _array(a, "softmax")
+    return Tensor(Softmax(array, normalise_axes(axis, len(shape_of(array)), "softmax")[0]))
+
+
+def log_softmax(a, axis: int = -1) -> Tensor:
+    array = _array(a, "log_softmax")
+    return Tensor(LogSoftmax(array, normalise_axes(axis, len(shape_of(array)), "log_softmax")[0]))
 
 
 def one_hot(labels, classes: int) -> Tensor:
-    matrix = _matrix(labels, "one_hot")
-    if 1 not in shape_of(matrix):
+    """Integer labels (n of them) as the rows of the C×C identity they pick: n × C."""
+    array = _array(labels, "one_hot")
+    shape = shape_of(array)
+    if len(shape) > 2 or (len(shape) == 2 and 1 not in shape):
         raise SymgradError(
-            f"one_hot needs a vector of labels; {_brief(matrix)} is {show_shape(shape_of(matrix))}"
+            f"one_hot needs a vector of labels; {brief(array)} is {show_shape(shape)}"
         )
-    return Tensor(OneHot(matrix, int(classes)))
+    return Tensor(OneHot(array, int(classes)))
 
 
 def cross_entropy(logits, targets, classes: int | None = None):
     """Mean over the rows of −log softmax(logits)[row, target]: PyTorch's
-    ``F.cross_entropy``. ``targets`` is one-hot (n × C) or a vector of class labels."""
-    z = _matrix(logits, "cross_entropy")
-    n, c = shape_of(z)
-    y = _matrix(targets, "cross_entropy")
+    ``F.cross_entropy``. ``targets`` is one-hot (n × C) or a vector of n class labels."""
+    z = _array(logits, "cross_entropy")
+    shape = shape_of(z)
+    if len(shape) != 2:
+        raise SymgradError(f"cross_entropy needs logits n × C; {brief(z)} is {show_shape(shape)}")
+    n, c = shape
+    y = _array(targets, "cross_entropy")
     if shape_of(y) != (n, c):
-        if 1 in shape_of(y) and builtins.max(shape_of(y)) == n:
+        if int(np.prod(shape_of(y))) == n and builtins.max(shape_of(y)) == n:
             y = OneHot(y, c if classes is None else classes)
         else:
             raise SymgradError(
-                f"cross_entropy: targets {_brief(y)} are {show_shape(shape_of(y))}; give "
+                f"cross_entropy: targets {brief(y)} are {show_shape(shape_of(y))}; give "
                 f"one-hot targets of {n}×{c} or a vector of {n} class labels"
             )
     picked = elementwise(lambda t, lp: t * lp, y, LogSoftmax(z, 1), what="cross_entropy")
     return -Total(picked) / n
 
 
-# --- checking a tensor expression's shapes (SymPy's own operations included) ---------------------
+# --- checking an expression's shapes (SymPy's own operations included) ------------------------
 
 
 def check_shapes(expr, what: str) -> None:
@@ -626,24 +908,26 @@ def check_shapes(expr, what: str) -> None:
         if isinstance(node, sympy.MatMul):
             matrices = [a for a in node.args if isinstance(a, MatrixExpr)]
             for left, right in itertools.pairwise(matrices):
-                if shape_of(left)[1] != shape_of(right)[0]:
+                if (
+                    len(shape_of(left)) != 2
+                    or len(shape_of(right)) != 2
+                    or shape_of(left)[1] != shape_of(right)[0]
+                ):
                     raise SymgradError(
-                        f"{what}: matrix product of {_brief(left)} ({show_shape(shape_of(left))})"
-                        f" and {_brief(right)} ({show_shape(shape_of(right))}) does not fit"
+                        f"{what}: matrix product of {brief(left)} ({show_shape(shape_of(left))})"
+                        f" and {brief(right)} ({show_shape(shape_of(right))}) does not fit"
                     )
         elif isinstance(node, (sympy.MatAdd, sympy.HadamardProduct)):
             shapes = {shape_of(a) for a in node.args}
             if len(shapes) > 1:
-                described = ", ".join(
-                    f"{_brief(a)} is {show_shape(shape_of(a))}" for a in node.args
-                )
+                described = ", ".join(f"{brief(a)} is {show_shape(shape_of(a))}" for a in node.args)
                 raise SymgradError(f"{what}: operands of different shapes: {described}")
         elif isinstance(node, Elementwise):
             broadcast([shape_of(o) for o in node.operands], node.operands, what)
         elif isinstance(node, (sympy.Inverse, sympy.Trace, sympy.Determinant, LogDet)):
-            r, c = shape_of(node.arg)
-            if r != c:
+            shape = shape_of(node.arg)
+            if len(shape) != 2 or shape[0] != shape[1]:
                 raise SymgradError(
                     f"{what}: {type(node).__name__.lower()} needs a square matrix; "
-                    f"{_brief(node.arg)} is {r}×{c}"
+                    f"{brief(node.arg)} is {show_shape(shape)}"
                 )

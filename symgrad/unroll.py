@@ -9,6 +9,7 @@ lecture does by hand.
 
 from __future__ import annotations
 
+import numpy as np
 import sympy
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
@@ -20,19 +21,15 @@ from .rules import rule_for
 LIMIT = 400  # entries: beyond this a worked example is no longer something to read
 
 
-def entry_name(name: str, index: tuple[int, int], shape: tuple[int, int]) -> str:
-    rows, cols = shape
-    if (rows, cols) == (1, 1):
-        return name
-    if rows == 1:
-        return f"{name}_{index[1] + 1}"
-    if cols == 1:
-        return f"{name}_{index[0] + 1}"
-    return f"{name}_{index[0] + 1}_{index[1] + 1}"
+def entry_name(name: str, index: tuple[int, ...], shape: tuple[int, ...]) -> str:
+    """``W_2_1`` for the entry (1, 0) of a matrix; an axis of size 1 is not named (a row's
+    entries are ``b_1`` … ``b_n``), and a single entry keeps the name."""
+    picked = [str(k + 1) for k, n in zip(index, shape, strict=True) if n > 1]
+    return "_".join([name, *picked])
 
 
 def unroll(model: Model, *, limit: int = LIMIT) -> Model:
-    """The scalar model with one quantity per entry of each matrix of ``model``."""
+    """The scalar model with one quantity per entry of each array of ``model``."""
     size = sum(_size(v.shape) for v in model.variables) + sum(_size(n.shape) for n in model.nodes)
     if size > limit:
         raise SymgradError(
@@ -45,21 +42,14 @@ def unroll(model: Model, *, limit: int = LIMIT) -> Model:
         env[variable.symbol] = _declare(out, variable)
     for node in model.nodes:
         value = explicit(node.expr, env)
-        if isinstance(value, sympy.MatrixBase):
-            rows, cols = value.shape
-            symbols = [
-                [
-                    out._add_node(  # its errors point at the matrix node's declaration
-                        entry_name(node.name, (i, j), (rows, cols)),
-                        value[i, j],
-                        node.where,
-                        is_loss=False,
-                    )
-                    for j in range(cols)
-                ]
-                for i in range(rows)
-            ]
-            env[node.symbol] = sympy.ImmutableMatrix(symbols)
+        if isinstance(value, np.ndarray):
+            cells = np.empty(value.shape, dtype=object)
+            for index in np.ndindex(*value.shape):
+                cells[index] = out._add_node(  # its errors point at the array node's line
+                    entry_name(node.name, index, value.shape), value[index], node.where,
+                    is_loss=False,
+                )  # fmt: skip
+            env[node.symbol] = cells
         elif node.is_loss:
             env[node.symbol] = out.loss(node.name, value, reduction=model.reduction)
         else:
@@ -70,9 +60,9 @@ def unroll(model: Model, *, limit: int = LIMIT) -> Model:
         if not variable.shape:
             point[name] = value
             continue
-        shape = T.shape_of(variable.symbol)
-        for index, entry in _entries(variable, value):
-            point[entry_name(name, index if len(index) == 2 else (0, index[0]), shape)] = entry
+        array = np.asarray(value)
+        for index in np.ndindex(*variable.shape):
+            point[entry_name(name, index, variable.shape)] = float(array[index])
     if point:
         out.example(**point)
     return out
@@ -83,64 +73,48 @@ def entry_names(model: Model, name: str) -> list[str]:
     variable = next((v for v in model.variables if v.name == name), None)
     if variable is None or not variable.shape:
         return [name]
-    rows, cols = T.shape_of(variable.symbol)
-    return [entry_name(name, (i, j), (rows, cols)) for i in range(rows) for j in range(cols)]
+    return [entry_name(name, index, variable.shape) for index in np.ndindex(*variable.shape)]
 
 
 def _size(shape) -> int:
-    size = 1
-    for n in shape:
-        size *= n
-    return size
+    return int(np.prod(shape)) if shape else 1
 
 
 def _declare(out: Model, variable: Variable):
     declare = out.inputs if variable.role == "input" else out.params
     if not variable.shape:
         return declare(variable.name)
-    rows, cols = T.shape_of(variable.symbol)
-    return sympy.ImmutableMatrix(
-        [
-            [declare(entry_name(variable.name, (i, j), (rows, cols))) for j in range(cols)]
-            for i in range(rows)
-        ]
-    )
-
-
-def _entries(variable: Variable, value):
-    import numpy as np
-
-    array = np.asarray(value)
+    cells = np.empty(variable.shape, dtype=object)
     for index in np.ndindex(*variable.shape):
-        yield index, float(array[index])
+        cells[index] = declare(entry_name(variable.name, index, variable.shape))
+    return cells
 
 
 def explicit(expr, env: dict):
-    """``expr`` with every matrix written out entry by entry (a SymPy Matrix or a scalar): each
-    matrix operation by its record's ``unroll``, each scalar function as itself."""
-    if isinstance(expr, sympy.MatrixSymbol):
+    """``expr`` written out entry by entry: a scalar formula, or a NumPy array (of objects) of
+    scalar formulas in the expression's shape. Each array operation is written out by its
+    record's ``unroll``, each scalar function as itself."""
+    if isinstance(expr, (sympy.MatrixSymbol, T.ArraySymbol)):
         return env[expr]
     if isinstance(expr, sympy.Symbol):
         return env.get(expr, expr)
+    if isinstance(expr, T.Elementwise):
+        operands = [explicit(a, env) for a in expr.operands]
+        shape = T.shape_of(expr)
+        cells = np.empty(shape, dtype=object)
+        spread = [np.broadcast_to(o, shape) if isinstance(o, np.ndarray) else o for o in operands]
+        for index in np.ndindex(*shape):
+            cells[index] = expr.template(
+                *[o[index] if isinstance(o, np.ndarray) else o for o in spread]
+            )
+        return cells
     rule = rule_for(expr)
     if rule is not None and rule.is_matrix:
         if rule.unroll is None:
             raise SymgradError(f"symgrad cannot unroll {rule.name}: its record has no entry form")
         return rule.unroll(expr, *[explicit(a, env) for a in expr.args])
-    if isinstance(expr, T.Elementwise):
-        parts = [_as_matrix_expr(explicit(a, env)) for a in expr.operands]
-        rebuilt = T.Elementwise(expr.template, *parts)
-        rows, cols = T.shape_of(expr)
-        return sympy.ImmutableMatrix(rows, cols, lambda i, j: rebuilt._entry(i, j))
     if isinstance(expr, MatrixExpr):
-        raise SymgradError(f"symgrad cannot unroll the matrix operation {type(expr).__name__}")
+        raise SymgradError(f"symgrad cannot unroll the array operation {type(expr).__name__}")
     if not expr.args:
         return expr
     return expr.func(*[explicit(arg, env) for arg in expr.args])
-
-
-def _as_matrix_expr(value):
-    """An explicit Matrix where a matrix argument is expected (for ``_entry``)."""
-    if isinstance(value, sympy.MatrixBase):
-        return sympy.ImmutableMatrix(value)
-    return value

@@ -176,7 +176,7 @@ def test_hessian_section_of_a_tensor_model_prints_hessian_vector_products():
     directional = sum(g.sum() for g in grads)  # v = 1 in every entry
     products = torch.autograd.grad(directional, list(params.values()))
     lines = {line.split(" = ")[0].strip(): line for line in text.splitlines() if " = " in line}
-    assert lines["v_W1"].endswith("v_W1 = 𝟙 ∈ ℝ²ˣ²") and lines["v_b2"].endswith("= 𝟙 ∈ ℝ¹ˣ¹")
+    assert lines["v_W1"].endswith("v_W1 = 𝟙 ∈ ℝ²ˣ²") and lines["v_b2"].endswith("= 1 ∈ ℝ¹")
     assert lines["Hv"].endswith(f"= {float(directional.detach()):.4f}".replace("-", "−"))
     labels = {"W1": "W₁", "b1": "b₁", "W2": "W₂", "b2": "b₂"}
     for name, product in zip(d.wrt, products, strict=True):

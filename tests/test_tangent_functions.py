@@ -15,8 +15,7 @@ side, one named node per assignment, while the torch side keeps Tangent's ``if``
 code indexes (``x[0]``, ``x[1:]``, ``for a in x``) is declared as its entries x0…x4 and handed
 to the code as a list; torch gets the real vector and NumPy's indexing. A result that is not a
 scalar (a tuple, a vector) is weighed by data w: the loss is ⟨w, f⟩, the cotangent Tangent
-seeds with ones. symgrad's (n,) is a 1×n row, so TensorFlow's ``expand_dims(t, 0)`` is ``t``
-and ``expand_dims(t, 1)`` its transpose.
+seeds with ones. TensorFlow's expand_dims, squeeze and reshape are NumPy's.
 
 Ported (with n = 1, 2, 3 where the function takes n, and i = 0, 1, 2 for passthru_pack):
 id_, unary_sub, sum_, cast_sum_, overwrite_call, tanh, identity_assign, increment, saxpy, mul,
@@ -168,10 +167,10 @@ SYMGRAD_TF = SimpleNamespace(
     divide=operator.truediv,
     squared_difference=lambda a, b: (a - b) ** 2,
     matmul=_matmul,
-    expand_dims=lambda t, axis: t if axis == 0 else t.T,
-    squeeze=lambda t, axis: t if axis == 0 else t.T,
-    reshape=lambda t, shape: t,  # (n,) to (n,) and back: symgrad's shapes do not change
-    shape=lambda t: None,
+    expand_dims=symgrad.expand_dims,
+    squeeze=symgrad.squeeze,
+    reshape=symgrad.reshape,
+    shape=lambda t: t.shape,
     reduce_sum=lambda t: symgrad.sum(t),
     **{name: _symgrad(name) for name in ("exp", "log", "tanh", "cosh", "sinh", "rsqrt", "maximum")},
 )

@@ -106,7 +106,7 @@ def build(shapes, steps, loss):
         elif kind == "unary":
             value = UNARY[step[2]][0](a)
         elif kind == "axis_sum":
-            value = T.sum(a, axis=step[2])
+            value = T.sum(a, axis=step[2], keepdims=True)
         elif kind == "softmax":
             value = T.softmax(a, axis=step[2])
         elif kind == "sandwich":

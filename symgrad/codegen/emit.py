@@ -9,11 +9,13 @@ temporary is written just before its first use.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import sympy
 
 from .. import __version__
+from .. import tensors as T
 from ..derivation import Derivation, add
 from ..errors import SymgradError
 from ..rules import Primitive
@@ -144,7 +146,7 @@ def term_symbol(adjoint, term, expr) -> sympy.Basic:
     """A symbol for one term of an adjoint, shaped like the term's expression."""
     shape = shape_of(expr)
     name = term_name(adjoint, term)
-    return sympy.MatrixSymbol(name, *shape) if shape else sympy.Symbol(name, real=True)
+    return T.array_symbol(name, shape)
 
 
 def backward_assignments(derivation: Derivation) -> list[Assignment]:
@@ -175,8 +177,16 @@ def schedule_cse(assignments: list[Assignment]) -> list[Assignment]:
 
     hidden = [hide(a.expr) for a in assignments]
     shown = {symbol: template for template, symbol in templates.items()}
-    temps = sympy.numbered_symbols("_t", real=True)
-    replacements, reduced = sympy.cse(hidden, symbols=temps, order="none")
+    if any(
+        isinstance(e, sympy.MatrixExpr) and len(T.shape_of(e)) != 2
+        for expr in hidden
+        for e in sympy.preorder_traversal(expr)
+    ):
+        # SymPy's cse makes every temporary array a matrix: arrays of another rank need ours
+        replacements, reduced = common_subexpressions(hidden)
+    else:  # SymPy's also shares common factors of products (w·x of 2·w·x)
+        temps = sympy.numbered_symbols("_t", real=True)
+        replacements, reduced = sympy.cse(hidden, symbols=temps, order="none")
     replacements = [(t, e.xreplace(shown)) for t, e in replacements]
     reduced = [e.xreplace(shown) for e in reduced]
     definitions = dict(replacements)
@@ -196,6 +206,63 @@ def schedule_cse(assignments: list[Assignment]) -> list[Assignment]:
             emit_temp(temp)
         out.append(Assignment(assignment.target, expr, assignment.comment))
     return out
+
+
+def common_subexpressions(exprs: list) -> tuple[list, list]:
+    """SymPy's tree CSE, with each temporary shaped like what it stands for (a scalar, a
+    matrix, or an array of another rank, which SymPy's own cse would make a matrix of).
+    Returns the temporaries with their definitions, in an order that defines each before its
+    use, and the expressions rewritten with them."""
+    seen: set = set()
+    repeated: set = set()
+
+    def shareable(e) -> bool:
+        if e.is_Atom or isinstance(e, (sympy.MatrixSymbol, T.ArraySymbol, sympy.Tuple)):
+            return False
+        if e.is_Mul and len(e.args) == 2 and e.args[0] == -1 and e.args[1].is_Atom:
+            return False  # −y costs nothing to write again
+        return isinstance(e, (sympy.Expr, sympy.MatrixExpr, sympy.logic.boolalg.Boolean))
+
+    def count(e) -> None:
+        if not shareable(e):
+            if isinstance(e, sympy.Basic) and not e.is_Atom:
+                for arg in e.args:
+                    count(arg)
+            return
+        if e in seen:
+            repeated.add(e)
+            return
+        seen.add(e)
+        for arg in e.args:
+            count(arg)
+
+    for expr in exprs:
+        count(expr)
+    names = (f"_t{i}" for i in itertools.count())
+    rebuilt: dict = {}
+    replacements: list = []
+
+    def rebuild(e):
+        if e in rebuilt:
+            return rebuilt[e]
+        if not isinstance(e, sympy.Basic) or e.is_Atom or not e.args:
+            return e
+        args = [rebuild(a) for a in e.args]
+        new = e if all(a is b for a, b in zip(args, e.args, strict=True)) else e.func(*args)
+        if e in repeated:
+            shape = T.shape_of(e)
+            temp = (
+                T.array_symbol(next(names), shape)
+                if shape
+                else sympy.Symbol(next(names), real=True)
+            )
+            replacements.append((temp, new))
+            new = temp
+        rebuilt[e] = new
+        return new
+
+    reduced = [rebuild(expr) for expr in exprs]
+    return replacements, reduced
 
 
 def _temps_in(expr: sympy.Expr, definitions) -> list[sympy.Symbol]:
@@ -310,17 +377,13 @@ class _Writer:
         return f"{decorator}def {name}({', '.join(args)}):"
 
     def conversions(self) -> list[str]:
-        """Torch makes tensors of every argument; a vector declared (n,) becomes a 1×n row."""
-        out = []
-        for name in self.d.arguments:
-            shape = self.d.variable(name).shape
-            row = f"(1, {shape[0]})" if len(shape) == 1 else None
-            if self.backend == "torch":
-                reshape = f".reshape{row}" if row else ""
-                out.append(f"{name} = torch.as_tensor({name}, dtype=dtype, device=device){reshape}")
-            elif row:
-                out.append(f"{name} = np.reshape({name}, {row})")
-        return out
+        """Torch makes tensors of every argument."""
+        if self.backend != "torch":
+            return []
+        return [
+            f"{name} = torch.as_tensor({name}, dtype=dtype, device=device)"
+            for name in self.d.arguments
+        ]
 
     def lines(self, assignments: list[Assignment], printer: CodePrinter | None = None) -> list[str]:
         return [f"{a.target.name} = {self.value(a.expr, printer)}" for a in assignments]
@@ -429,13 +492,7 @@ class _Writer:
         """The gradient of ``name`` as returned: a scalar model's per-sample adjoint reduced to
         the variable's shape (a product summed without forming it), a tensor's adjoint as is."""
         if self.d.is_tensor:
-            adjoint = self.d.adjoint(name).symbol.name
-            shape = self.d.variable(name).shape
-            if len(shape) == 1:  # back to the declared (n,)
-                if self.backend == "torch":
-                    return f"{adjoint}.reshape({shape[0]})"
-                return f"np.reshape({adjoint}, ({shape[0]},))"
-            return adjoint
+            return self.d.adjoint(name).symbol.name
         scaled = " * _scale" if self.reduction == "mean" else ""
         if dots and name in dots:
             coefficient, a, b = dots[name]

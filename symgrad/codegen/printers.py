@@ -120,6 +120,8 @@ class CodePrinter(StrPrinter):
     def _print_MatrixSymbol(self, expr):
         return expr.name
 
+    _print_ArraySymbol = _print_MatrixSymbol
+
     def _print_Pow(self, expr, rational=False):
         rule = rule_for(expr)
         if rule is not None and rule.name == "sqrt":

@@ -23,7 +23,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
-from ..derivation import MatrixPartial, Partial, SecondPartial
+from ..derivation import ARRAY_PARTIALS, NAMED_ARRAYS, Partial, SecondPartial
 from ..names import latex_name, text_name
 from ..rules import rule_for, spell
 from ..tensors import Elementwise
@@ -162,11 +162,12 @@ class MathPrinter(StrPrinter):
         return "[" + ", ".join("[" + ", ".join(row) + "]" for row in rows) + "]"
 
     def matrix_summary(self, shape: tuple[int, ...]) -> str:
-        return f"({shape[0]}×{shape[1]} matrix)"
+        what = "matrix" if len(shape) == 2 else "array"
+        return f"({'×'.join(map(str, shape))} {what})"
 
     def member_of(self, shape: tuple[int, ...]) -> str:
-        """`` ∈ ℝ^{r×c}``: where a matrix quantity lives."""
-        return f" ∈ ℝ^({shape[0]}×{shape[1]})"
+        """`` ∈ ℝ^{r×c}``: where an array quantity lives."""
+        return f" ∈ ℝ^({'×'.join(map(str, shape))})"
 
     hadamard = " ⊙ "
 
@@ -200,14 +201,15 @@ class MathPrinter(StrPrinter):
             return self._placeholders[expr]
         if isinstance(expr, Elementwise):
             return self._print_elementwise(expr)
-        if isinstance(expr, MatrixPartial):
+        if isinstance(expr, ARRAY_PARTIALS):
             return self.partial(expr.of, expr.wrt)
-        if isinstance(expr, sympy.MatrixSymbol):
+        if isinstance(expr, NAMED_ARRAYS):
             return self.name(expr)
         rule = rule_for(expr)
         if rule is not None and rule.is_matrix:
             args = [
-                self._operand(expr, a) if isinstance(a, sympy.Basic) else str(a) for a in expr.args
+                self._operand(expr, a) if isinstance(a, sympy.Basic) else str(a)
+                for a in rule.printed_parts(expr)
             ]
             return self.matrix_spelling(rule)(expr, args)
         if rule is not None and rule.through is not None:  # a Piecewise
@@ -226,7 +228,7 @@ class MathPrinter(StrPrinter):
         """An argument of a matrix operation, grouped where juxtaposition would misread it:
         X(A + B), (XW)ᵀ."""
         text = self._print(arg)
-        if isinstance(arg, MatrixPartial) and isinstance(op, (sympy.Transpose, sympy.Inverse)):
+        if isinstance(arg, ARRAY_PARTIALS) and isinstance(op, (sympy.Transpose, sympy.Inverse)):
             return self.group(text)  # (∂L/∂z)ᵀ: on a fraction's corner it reads as z's
         if _is_matrix_atom(arg):
             return text
@@ -482,10 +484,10 @@ def is_small(array) -> bool:
 def _is_matrix_atom(expr) -> bool:
     """A symbol, a transposed symbol, or a function applied entry by entry (σ(X W)): written
     next to something else it needs no parentheses."""
-    if isinstance(expr, (sympy.MatrixSymbol, sympy.Symbol, sympy.Number)):
+    if isinstance(expr, (*NAMED_ARRAYS, sympy.Symbol, sympy.Number)):
         return True
     if isinstance(expr, sympy.Transpose):
-        return isinstance(expr.arg, sympy.MatrixSymbol)
+        return isinstance(expr.arg, NAMED_ARRAYS)
     if isinstance(expr, Elementwise):
         body = expr.template.expr
         return isinstance(body, Application) and set(body.args) <= set(expr.template.variables)
@@ -537,8 +539,9 @@ _SUPER = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 class TextPrinter(MathPrinter):
-    relations = {"<=": "≤", ">=": "≥", "==": "=", "!=": "≠"}  # noqa: RUF012
     """Unicode for the terminal: σ₁, ∂L/∂W₅, ·, −."""
+
+    relations = {"<=": "≤", ">=": "≥", "==": "=", "!=": "≠"}  # noqa: RUF012
 
     minus = "−"
     times = " · "
@@ -580,12 +583,11 @@ class TextPrinter(MathPrinter):
         return rule.text
 
     def member_of(self, shape):
-        rows, cols = (str(n).translate(_SUPER) for n in shape)
-        return f" ∈ ℝ{rows}ˣ{cols}"
+        return " ∈ ℝ" + "ˣ".join(str(n).translate(_SUPER) for n in shape)
 
     def juxtapose(self, left, right):
-        if isinstance(left, (Partial, MatrixPartial)) or isinstance(
-            right, (Partial, MatrixPartial)
+        if isinstance(left, (Partial, *ARRAY_PARTIALS)) or isinstance(
+            right, (Partial, *ARRAY_PARTIALS)
         ):
             return self.times
         if left.is_Number:
@@ -606,15 +608,16 @@ def _short(expr) -> bool:
 
 
 class LatexPrinter(MathPrinter):
-    relations = {"<=": r"\leq", ">=": r"\geq", "==": "=", "!=": r"\neq"}  # noqa: RUF012
-    conjunction = r" \text{ and } "
-    disjunction = r" \text{ or } "
     r"""LaTeX for documents and for the math of Markdown: ``\sigma_{1}``, ``\frac{…}{…}``,
     ``\times`` for every written product, ``\log``, ``e^{…}``.
 
     ``inline`` writes ∂L/∂W as ``\partial L/\partial W_{5}`` and fractions with a slash, for
     table cells and running text. ``wrap`` breaks a long formula into lines for ``align*``.
     """
+
+    relations = {"<=": r"\leq", ">=": r"\geq", "==": "=", "!=": r"\neq"}  # noqa: RUF012
+    conjunction = r" \text{ and } "
+    disjunction = r" \text{ or } "
 
     minus = "-"
     times = r" \times "
@@ -690,11 +693,14 @@ class LatexPrinter(MathPrinter):
         return r"\begin{pmatrix} " + body + r" \end{pmatrix}"
 
     def matrix_summary(self, shape):
-        return rf"\text{{(a }}{shape[0]} \times {shape[1]}\text{{ matrix)}}"
+        what = "matrix" if len(shape) == 2 else "array"
+        dims = r" \times ".join(map(str, shape))
+        return rf"\text{{(a }}{dims}\text{{ {what})}}"
 
     def member_of(self, shape):
         # \mathbf{R}: \mathbb needs amssymb, and a fragment asks only for amsmath
-        return rf" \in \mathbf{{R}}^{{{shape[0]} \times {shape[1]}}}"
+        dims = r" \times ".join(map(str, shape))
+        return rf" \in \mathbf{{R}}^{{{dims}}}"
 
     def matrix_spelling(self, rule):
         return rule.latex
@@ -717,8 +723,8 @@ class LatexPrinter(MathPrinter):
         return rule.latex
 
     def juxtapose(self, left, right):
-        partials = isinstance(left, (Partial, MatrixPartial)) + isinstance(
-            right, (Partial, MatrixPartial)
+        partials = isinstance(left, (Partial, *ARRAY_PARTIALS)) + isinstance(
+            right, (Partial, *ARRAY_PARTIALS)
         )
         # α ∂L/∂W and ∂L/∂z₁ x₁ read well side by side as fractions; two fractions, or any
         # partial written with a slash, need the ×.

@@ -25,7 +25,7 @@ from ..errors import SymgradError
 from ..model import as_value
 from ..rules import Primitive
 from ..second_order import hessian
-from ..tensors import elementwise, shape_of
+from ..tensors import Broadcast, add_arrays, elementwise, shape_of
 from .printers import is_small
 
 SECTIONS = ("model", "forward", "loss", "backward", "update", "closed", "hessian", "hvp")
@@ -274,8 +274,10 @@ def _sum_of(adjoint: Adjoint, terms: list) -> sympy.Expr:
         return sympy.S.Zero
     if len(terms) == 1:
         return terms[0]
-    if shape_of(adjoint.symbol):
+    if len(shape_of(adjoint.symbol)) == 2:
         return sympy.MatAdd(*terms)  # unevaluated: the terms in consumer order
+    if shape_of(adjoint.symbol):
+        return add_arrays(adjoint.symbol, terms)
     return sympy.Add(*terms, evaluate=False)
 
 
@@ -395,7 +397,11 @@ def _hessian_vector_products(order, point) -> Section:
         for name in first.wrt:
             v = second.symbol(direction_name(name))
             shape = shape_of(v)
-            ones = sympy.OneMatrix(*shape) if shape else sympy.S.One
+            ones = (
+                (sympy.OneMatrix(*shape) if len(shape) == 2 else Broadcast(1, shape))
+                if shape
+                else sympy.S.One
+            )
             equations.append(Equation(v, (ones,), shape=shape or None))
     hv = second.loss
     equations.append(

@@ -22,18 +22,39 @@ from .record import Rule, register
 
 
 def sum_to(g, shape: tuple[int, ...]):
-    """Undo broadcasting: sum G down to ``shape`` (a scalar, a row, a column or G's own)."""
+    """Undo broadcasting: sum G down to ``shape`` (NumPy's rule read backwards: the leading
+    axes G has more, and the axes where ``shape`` has a 1)."""
     have = T.shape_of(g)
     if have == shape:
         return g
-    if not shape or (shape == (1, 1) and have != (1, 1)):
-        total = T.Total(g)
-        return total if not shape else T.Broadcast(total, 1, 1)
-    if shape[0] == 1 and have[0] != 1:
-        g = T.AxisSum(g, 0)
-    if shape[1] == 1 and T.shape_of(g)[1] != 1:
-        g = T.AxisSum(g, 1)
+    if not shape:
+        return T.Total(g)
+    lead = len(have) - len(shape)
+    ones = tuple(lead + k for k, n in enumerate(shape) if n == 1 and have[lead + k] != 1)
+    if lead:
+        g = T.Reduce(g, "sum", tuple(range(lead)), False) if lead < len(have) else T.Total(g)
+        ones = tuple(k - lead for k in ones)
+    if ones:
+        g = T.Reduce(g, "sum", ones, True)
     return g
+
+
+def _kept(op, g):
+    """The adjoint of a reduction with the reduced axes kept as 1s (to broadcast back)."""
+    if not T.shape_of(g):  # a scalar: it broadcasts as it is
+        return g
+    return g if op.keepdims else T.Reshape(g, op.kept_shape)
+
+
+def _answer(op, ans):
+    """The value of a reduction at the kept shape, to compare each entry with."""
+    if isinstance(op, T.ReduceAll) or not T.shape_of(ans):
+        return ans
+    return ans if op.keepdims else T.Reshape(ans, op.kept_shape)
+
+
+def _axes(op):
+    return tuple(range(len(T.shape_of(op.matrix)))) if isinstance(op, T.ReduceAll) else op.axes
 
 
 def _product(factors):
@@ -127,27 +148,133 @@ def _logdet_pullback(op, g, ans):
 
 
 def _total_pullback(op, g, ans):
-    r, c = T.shape_of(op.matrix)
-    return (T.Broadcast(g, r, c),)
+    return (T.Broadcast(g, T.shape_of(op.matrix)),)
 
 
-def _axis_sum_pullback(op, g, ans):
-    r, c = T.shape_of(op.matrix)
-    return (T.Broadcast(g, r, c), None)
+def _sum_pullback(op, g, ans):
+    if isinstance(op, T.Total):
+        return _total_pullback(op, g, ans)
+    return (T.Broadcast(_kept(op, g), T.shape_of(op.matrix)), None, None, None)
+
+
+def _extremum_pullback(op, g, ans):
+    """G to the entries that equal the max (or min), shared equally among ties: torch.amax's
+    and jax's subgradient."""
+    matrix, axes = op.matrix, _axes(op)
+    mask = elementwise(
+        lambda a, m: sympy.Piecewise((1, sympy.Eq(a, m)), (0, True)), matrix, _answer(op, ans)
+    )
+    count = T.Total(mask) if isinstance(op, T.ReduceAll) else T.Reduce(mask, "sum", axes, True)
+    share = elementwise(lambda gg, k, c: gg * k / c, _kept(op, g), mask, count)
+    return (share, *([None] * (len(op.args) - 1)))
+
+
+def _prod_pullback(op, g, ans):
+    others = T.ProdOthers(op.matrix, _axes(op))
+    share = elementwise(lambda gg, p: gg * p, _kept(op, g), others)
+    return (share, *([None] * (len(op.args) - 1)))
+
+
+def _prod_others_pullback(op, h, ans):
+    """∂(Π_{i≠k} x_i)/∂x_j, written for entries away from 0: the product over x_j times
+    (Σ_i h_i/x_i − h_j/x_j)."""
+    x, axes = op.matrix, op.axes
+    total = (
+        T.Reduce(x, "prod", axes, True)
+        if len(axes) < len(T.shape_of(x))
+        else T.ReduceAll(x, "prod")
+    )
+    ratio = elementwise(lambda hh, xx: hh / xx, h, x)
+    summed = (
+        T.Reduce(ratio, "sum", axes, True) if len(axes) < len(T.shape_of(x)) else T.Total(ratio)
+    )
+    share = elementwise(lambda p, xx, s, r: p / xx * (s - r), total, x, summed, ratio)
+    return (share, None)
+
+
+def _logsumexp_pullback(op, g, ans):
+    share = elementwise(lambda gg, a, m: gg * exp(a - m), _kept(op, g), op.matrix, _answer(op, ans))
+    return (share, *([None] * (len(op.args) - 1)))
 
 
 def _broadcast_pullback(op, g, ans):
-    return (sum_to(g, T.shape_of(op.value)), None, None)
+    return (sum_to(g, T.shape_of(op.value)), None)
 
 
 def _softmax_pullback(op, g, ans):
-    inner = T.AxisSum(elementwise(lambda gg, s: gg * s, g, ans), op.axis)
+    inner = T.Reduce(elementwise(lambda gg, s: gg * s, g, ans), "sum", (op.axis,), True)
     return (elementwise(lambda s, gg, t: s * (gg - t), ans, g, inner), None)
 
 
 def _log_softmax_pullback(op, g, ans):
-    total = T.AxisSum(g, op.axis)
+    total = T.Reduce(g, "sum", (op.axis,), True)
     return (elementwise(lambda gg, lp, t: gg - exp(lp) * t, g, ans, total), None)
+
+
+def _reshape_pullback(op, g, ans):
+    return (T.Reshape(g, T.shape_of(op.matrix)), None)
+
+
+def _permute_pullback(op, g, ans):
+    return (T.Permute(g, T.inverse_permutation(op.axes)), None)
+
+
+def _index_pullback(op, g, ans):
+    return (T.Embed(g, op.parts, T.shape_of(op.matrix)), None)
+
+
+def _embed_pullback(op, h, ans):
+    """The values were placed at the key: their adjoint is the adjoint read at the key."""
+    values_shape = T.shape_of(op.values)
+    picked = T.Entry(h, op.parts) if not values_shape else T.Index(h, op.parts)
+    if values_shape and T.shape_of(picked) != values_shape:  # a value broadcast over the key
+        picked = sum_to(picked, values_shape)
+    return (picked, None, None)
+
+
+def _concatenate_pullback(op, g, ans):
+    out = [None]
+    shape = T.shape_of(op)
+    for array, start in zip(op.arrays, op.offsets(), strict=True):
+        size = T.shape_of(array)[op.axis]
+        parts = [
+            slice(start, start + size, 1) if k == op.axis else slice(0, n, 1)
+            for k, n in enumerate(shape)
+        ]
+        out.append(T.Index(g, T.key_parts(parts)))
+    return tuple(out)
+
+
+def _swap_last(x):
+    """x with its last two axes swapped (a matrix's transpose)."""
+    rank = len(T.shape_of(x))
+    if rank == 2:
+        return x.T
+    return T.Permute(x, (*range(rank - 2), rank - 1, rank - 2))
+
+
+def _matmul_general(a, b):
+    if len(T.shape_of(a)) == 2 and len(T.shape_of(b)) == 2:
+        return sympy.MatMul(a, b).doit()
+    return T.MatMul(a, b)
+
+
+def _matmul_nd_pullback(op, g, ans):
+    """As for matrices (G Bᵀ and Aᵀ G), with a vector side promoted to a matrix and its
+    promoted axis put back, and batch axes summed back where they were broadcast."""
+    a, b = op.left, op.right
+    sa, sb = T.shape_of(a), T.shape_of(b)
+    a2 = T.Reshape(a, (1, sa[0])) if len(sa) == 1 else a
+    b2 = T.Reshape(b, (sb[0], 1)) if len(sb) == 1 else b
+    promoted = T.matmul_shape(T.shape_of(a2), T.shape_of(b2))
+    g2 = T.Reshape(g, promoted) if T.shape_of(g) != promoted else g
+    da = sum_to(_matmul_general(g2, _swap_last(b2)), T.shape_of(a2))
+    db = sum_to(_matmul_general(_swap_last(a2), g2), T.shape_of(b2))
+    if len(sa) == 1:
+        da = T.Reshape(da, sa)
+    if len(sb) == 1:
+        db = T.Reshape(db, sb)
+    return (da, db)
 
 
 def _spectral_pullback(op, g, ans):
@@ -203,10 +330,152 @@ def _matmul_math(joiner):
     return spelling
 
 
-def _reduce_code(module, keep):
+_NUMPY_REDUCE = {"sum": "np.sum", "max": "np.max", "min": "np.min", "prod": "np.prod",
+                 "logsumexp": "_logsumexp"}  # fmt: skip
+_TORCH_REDUCE = {"sum": "torch.sum", "max": "torch.amax", "min": "torch.amin", "prod": "_prod",
+                 "logsumexp": "torch.logsumexp"}  # fmt: skip
+
+
+def _reduce_code(module: str):
     def spelling(op, args):
-        axis = "axis" if module == "np" else "dim"
-        return f"{module}.sum({args[0]}, {axis}={op.axis}, {keep}=True)"
+        names = _NUMPY_REDUCE if module == "np" else _TORCH_REDUCE
+        function = names[op.kind_name]
+        if not isinstance(op, T.Reduce):  # every entry
+            if module == "torch" and op.kind_name in ("logsumexp", "prod"):
+                return f"{function}({args[0]}.reshape(-1), 0)"
+            return f"{function}({args[0]})"
+        axes = op.axes[0] if len(op.axes) == 1 else op.axes
+        if module == "np":
+            keep = ", keepdims=True" if op.keepdims else ""
+            return f"{function}({args[0]}, axis={axes}{keep})"
+        keep = ", keepdim=True" if op.keepdims else ""
+        return f"{function}({args[0]}, {axes}{keep})"
+
+    return spelling
+
+
+_REDUCE_MATH = {"sum": "sum", "max": "max", "min": "min", "prod": "prod", "logsumexp": "logsumexp"}
+
+
+def _reduce_math(latex: bool):
+    def spelling(op, args):
+        name = _REDUCE_MATH[op.kind_name]
+        if not isinstance(op, T.Reduce):
+            return (
+                rf"\operatorname{{{name}}}\left({args[0]}\right)" if latex else f"{name}({args[0]})"
+            )
+        axes = ",".join(map(str, op.axes))
+        keep = ", keepdims" if op.keepdims else ""
+        if latex:
+            return rf"\operatorname{{{name}}}_{{{axes}}}\left({args[0]}\right)"
+        return f"{name}({args[0]}, axis={axes}{keep})"
+
+    return spelling
+
+
+def _slice_text(part, size: int) -> str:
+    start, stop, step = (int(v) for v in part)
+    text = "" if (step > 0 and start == 0) or (step < 0 and start == size - 1) else str(start)
+    end = "" if (step > 0 and stop >= size) or (step < 0 and stop < 0) else str(stop)
+    return f"{text}:{end}" + ("" if step == 1 else f":{step}")
+
+
+def _key_text(op, arrays, matrix_shape, arrays_as=None) -> str:
+    """The key of an Index, Entry or Embed as NumPy code writes it (``1:3, ::2, 0``)."""
+    out, printed = [], iter(arrays)
+    for axis, part in enumerate(op.parts):
+        if isinstance(part, sympy.Tuple):
+            out.append(_slice_text(part, matrix_shape[axis]))
+        elif isinstance(part, sympy.Integer):
+            out.append(str(int(part)))
+        else:
+            text = next(printed)
+            out.append(arrays_as.format(text) if arrays_as else text)
+    return ", ".join(out)
+
+
+def _index_code(module: str):
+    def spelling(op, args):
+        integer = "{}.astype(np.intp)" if module == "np" else "{}.long()"
+        key = _key_text(op, args[1:], T.shape_of(op.matrix), integer)
+        if module == "torch" and any(
+            isinstance(p, sympy.Tuple) and int(p[2]) < 0 for p in op.parts
+        ):
+            return f"_index({args[0]}, {_key_code(op, args[1:], integer)})"
+        return f"{_grouped(args[0])}[{key}]"
+
+    return spelling
+
+
+def _key_code(op, arrays, integer: str) -> str:
+    """The key as a Python tuple expression (for the helpers)."""
+    out, printed = [], iter(arrays)
+    for part in op.parts:
+        if isinstance(part, sympy.Tuple):
+            start, stop, step = (int(v) for v in part)
+            out.append(f"slice({start}, {None if stop < 0 else stop}, {step})")
+        elif isinstance(part, sympy.Integer):
+            out.append(str(int(part)))
+        else:
+            out.append(integer.format(next(printed)))
+    return "(" + ", ".join(out) + ("," if len(out) == 1 else "") + ")"
+
+
+def _index_math(latex: bool):
+    def spelling(op, args):
+        key = _key_text(op, args[1:], T.shape_of(op.matrix))
+        if latex:
+            spaced = key.replace(", ", r",\,")
+            return rf"{args[0]}\left[{spaced}\right]"
+        return f"{args[0]}[{key}]"
+
+    return spelling
+
+
+def _embed_code(module: str):
+    def spelling(op, args):
+        integer = "{}.astype(np.intp)" if module == "np" else "{}.long()"
+        key = _key_code(op, args[1:], integer)
+        if module == "np":
+            return f"_embed({args[0]}, {key}, {T.shape_of(op)})"
+        return f"_embed({args[0]}, {key}, {T.shape_of(op)}, dtype, device)"
+
+    return spelling
+
+
+def _embed_math(latex: bool):
+    def spelling(op, args):
+        key = _key_text(op, args[1:], T.shape_of(op))
+        if latex:
+            return rf"\operatorname{{scatter}}_{{[{key}]}}\left({args[0]}\right)"
+        return f"scatter[{key}]({args[0]})"
+
+    return spelling
+
+
+def _index_parts(op):
+    return [op.matrix, *[p for p in op.parts if isinstance(p, MatrixExpr)]]
+
+
+def _embed_parts(op):
+    return [op.values, *[p for p in op.parts if isinstance(p, MatrixExpr)]]
+
+
+def _concatenate_code(module: str):
+    def spelling(op, args):
+        if module == "np":
+            return f"np.concatenate([{', '.join(args[1:])}], axis={op.axis})"
+        return f"torch.cat([{', '.join(args[1:])}], dim={op.axis})"
+
+    return spelling
+
+
+def _constant_code(module: str):
+    def spelling(op, args):
+        values = op.array.tolist()
+        if module == "np":
+            return f"np.array({values!r})"
+        return f"torch.tensor({values!r}, dtype=dtype, device=device)"
 
     return spelling
 
@@ -244,18 +513,19 @@ def _matpow_code(module):
 # --- writing out entry by entry ------------------------------------------------------------------
 
 
-def _by_entries(op, *explicit_args):
-    """Rebuild ``op`` on explicit matrices and read its entries (the operations symgrad defines
-    know their entries)."""
-    rebuilt = op.func(*[_as_matrix_expr(a) for a in explicit_args])
-    rows, cols = T.shape_of(op)
-    return sympy.ImmutableMatrix(rows, cols, lambda i, j: rebuilt._entry(i, j))
+def _cells(value) -> np.ndarray:
+    """An explicit SymPy matrix as an array of its entries."""
+    return np.array(value.tolist(), dtype=object)
 
 
-def _as_matrix_expr(value):
-    if isinstance(value, sympy.MatrixBase):
-        return sympy.ImmutableMatrix(value)
-    return value
+def _matrix(cells):
+    return sympy.ImmutableMatrix(cells.tolist())
+
+
+def _times(a, b):
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return np.matmul(a, b)
+    return a * b
 
 
 def _chained(combine):
@@ -268,11 +538,67 @@ def _chained(combine):
     return unroll
 
 
+def _along_axis(function):
+    """Softmax-like operations written out along their axis."""
+
+    def unroll(op, cells, *rest):
+        moved = np.moveaxis(cells, op.axis, -1)
+        out = np.empty(moved.shape, dtype=object)
+        for index in np.ndindex(*moved.shape[:-1]):
+            out[index] = function(list(moved[index]))
+        return np.moveaxis(out, -1, op.axis)
+
+    return unroll
+
+
+def _softmax_cells(row):
+    total = sympy.Add(*[sympy.exp(c) for c in row])
+    return np.array([sympy.exp(c) / total for c in row], dtype=object)
+
+
+def _log_softmax_cells(row):
+    total = sympy.Add(*[sympy.exp(c) for c in row])
+    return np.array([c - sympy.log(total) for c in row], dtype=object)
+
+
 def _no_unroll(why):
     def unroll(op, *parts):
         raise SymgradError(f"symgrad cannot unroll {why}")
 
     return unroll
+
+
+def _reduction_builder(kind: str):
+    def build(a, kind_given=None, axes=None, keepdims=False):
+        if axes is None:
+            return T.Total(a) if kind == "sum" else T.ReduceAll(a, kind)
+        return T.Reduce(a, kind, axes, keepdims)
+
+    return build
+
+
+def _reduction_unroll(op, cells, *rest):
+    axes = tuple(range(cells.ndim)) if not isinstance(op, T.Reduce) else op.axes
+    moved = np.moveaxis(cells, axes, tuple(range(-len(axes), 0)))
+    flat = moved.reshape((*moved.shape[: moved.ndim - len(axes)], -1))
+    out = np.empty(flat.shape[:-1], dtype=object)
+    for index in np.ndindex(*flat.shape[:-1]):
+        out[index] = T.combine(op.kind_name, list(flat[index]))
+    if not isinstance(op, T.Reduce):
+        return out.item()
+    return out.reshape(op.shape)
+
+
+def _index_unroll(op, cells, *rest):
+    if isinstance(op, T.Entry):
+        return cells[op.index]
+    if op.advanced:
+        raise SymgradError("symgrad cannot unroll indexing by an array of labels")
+    return cells[T.python_key(op.parts)]
+
+
+def _constant_cells(shape, fill):
+    return np.array(fill(shape), dtype=object)
 
 
 # --- example arguments (the tests and the docs build each operation from them) ---------------------
@@ -282,6 +608,7 @@ _A = _RNG.normal(size=(3, 4))
 _B = _RNG.normal(size=(4, 2))
 _S = _RNG.normal(size=(3, 3)) + 3 * np.eye(3)  # well conditioned, positive determinant
 _ROW = _RNG.normal(size=(1, 4))
+_B3 = _RNG.normal(size=(2, 3, 4))
 
 
 def _labels(n, classes):
@@ -296,7 +623,7 @@ RULES: tuple[Rule, ...] = (
         build=lambda a, b: sympy.MatMul(a, b),
         numpy=_matmul_code, torch=_matmul_code, latex=_matmul_math(r"\,"), text=_matmul_math(" "),
         textbook="∂/∂A: G Bᵀ,  ∂/∂B: Aᵀ G,  ∂/∂c: sum(G ⊙ AB)",
-        unroll=_chained(lambda a, b: a * b),
+        unroll=_chained(_times),
     ),
     Rule(
         "matadd", sympy.MatAdd, "matrix", "sum of matrices of one shape", ("A", "B"), ((_A, _A * 0.5),),
@@ -317,7 +644,7 @@ RULES: tuple[Rule, ...] = (
         ((_A, _A * 0.3),), pullback=_hadamard_pullback, build=lambda a, b: sympy.HadamardProduct(a, b),
         numpy=lambda op, a: " * ".join(map(_grouped, a)), torch=lambda op, a: " * ".join(map(_grouped, a)),
         latex=lambda op, a: r" \odot ".join(a), text=lambda op, a: " ⊙ ".join(a),
-        textbook="∂/∂A: G ⊙ B", unroll=_chained(lambda a, b: a.multiply_elementwise(b)),
+        textbook="∂/∂A: G ⊙ B", unroll=_chained(lambda a, b: a * b),
     ),
     Rule(
         "hadamard_power", sympy.HadamardPower, "matrix", "entry-by-entry power A^∘n", ("A", "n"),
@@ -327,14 +654,14 @@ RULES: tuple[Rule, ...] = (
         torch=lambda op, a: f"{_grouped(a[0])}**{_grouped(a[1])}",
         latex=lambda op, a: f"{a[0]}^{{\\circ {a[1]}}}", text=lambda op, a: f"{a[0]}^∘{a[1]}",
         textbook="∂/∂A: G ⊙ n A^∘(n−1)",
-        unroll=lambda op, base, n: base.applyfunc(lambda e: e**n),
+        unroll=lambda op, base, n: np.vectorize(lambda e: e**n, otypes=[object])(base),
     ),
     Rule(
         "inverse", sympy.Inverse, "matrix", "matrix inverse", ("A",), ((_S,),),
         pullback=_inverse_pullback, build=lambda a: sympy.Inverse(a),
         numpy=_fixed("np.linalg.inv({0})"), torch=_fixed("torch.linalg.inv({0})"),
         latex=lambda op, a: f"{a[0]}^{{-1}}", text=lambda op, a: f"{a[0]}⁻¹",
-        textbook="∂/∂A: −A⁻ᵀ G A⁻ᵀ", unroll=lambda op, a, *rest: a.inv(),
+        textbook="∂/∂A: −A⁻ᵀ G A⁻ᵀ", unroll=lambda op, a, *rest: _cells(_matrix(a).inv()),
     ),
     Rule(
         "matrix_power", sympy.MatPow, "matrix", "matrix power Aⁿ for whole n (A⁻² = (A⁻¹)², A⁰ = I)",
@@ -343,28 +670,28 @@ RULES: tuple[Rule, ...] = (
         numpy=_matpow_code("np"), torch=_matpow_code("torch"),
         latex=lambda op, a: f"{a[0]}^{{{a[1]}}}", text=lambda op, a: f"{a[0]}^{a[1]}",
         textbook="∂/∂A: Σₖ (Aᵀ)ᵏ G (Aᵀ)ⁿ⁻¹⁻ᵏ; for n < 0 through A⁻¹",
-        unroll=lambda op, a, n: a ** int(n),
+        unroll=lambda op, a, n: _cells(_matrix(a) ** int(n)),
     ),
     Rule(
         "trace", sympy.Trace, "matrix", "trace (a scalar)", ("A",), ((_S,),),
         pullback=_trace_pullback, build=lambda a: sympy.Trace(a),
         numpy=_fixed("np.trace({0})"), torch=_fixed("torch.trace({0})"),
         latex=lambda op, a: rf"\operatorname{{tr}}\left({a[0]}\right)", text=lambda op, a: f"tr({a[0]})",
-        textbook="∂/∂A: G I", unroll=lambda op, a: a.trace(),
+        textbook="∂/∂A: G I", unroll=lambda op, a: sympy.Add(*np.diagonal(a)),
     ),
     Rule(
         "det", sympy.Determinant, "matrix", "determinant (a scalar)", ("A",), ((_S,),),
         pullback=_determinant_pullback, build=lambda a: sympy.Determinant(a),
         numpy=_fixed("np.linalg.det({0})"), torch=_fixed("torch.linalg.det({0})"),
         latex=lambda op, a: rf"\det\left({a[0]}\right)", text=lambda op, a: f"det({a[0]})",
-        textbook="∂/∂A: G det(A) A⁻ᵀ", unroll=lambda op, a: a.det(),
+        textbook="∂/∂A: G det(A) A⁻ᵀ", unroll=lambda op, a: _matrix(a).det(),
     ),
     Rule(
         "logdet", T.LogDet, "matrix", "log det A (a scalar; det A > 0), without overflow", ("A",),
         ((_S,),), pullback=_logdet_pullback, build=lambda a: T.LogDet(a),
         numpy=_fixed("_logdet({0})"), torch=_fixed("_logdet({0})"),
         latex=lambda op, a: rf"\log\det\left({a[0]}\right)", text=lambda op, a: f"log det({a[0]})",
-        textbook="∂/∂A: G A⁻ᵀ", unroll=lambda op, a: sympy.log(a.det()),
+        textbook="∂/∂A: G A⁻ᵀ", unroll=lambda op, a: sympy.log(_matrix(a).det()),
         helpers={
             "numpy": {"_logdet": """\
 def _logdet(a):
@@ -379,40 +706,224 @@ def _logdet(a):
         },
     ),
     Rule(
-        "sum", T.Total, "matrix", "sum of every entry (a scalar); mean, sum_squares and norms build on it",
-        ("A",), ((_A,),), pullback=_total_pullback, build=lambda a: T.Total(a),
-        numpy=_fixed("np.sum({0})"), torch=_fixed("torch.sum({0})"),
-        latex=lambda op, a: rf"\operatorname{{sum}}\left({a[0]}\right)", text=lambda op, a: f"sum({a[0]})",
-        textbook="∂/∂A: G 𝟙 (G repeated to A's shape)", unroll=lambda op, a: sympy.Add(*a),
+        "sum", (T.Total, T.Reduce), "reduction",
+        "sum of every entry (a scalar), or along axes (dropped unless keepdims), as np.sum",
+        ("A", "kind", "axes", "keepdims"), ((_A,), (_A, "sum", (1,), False), (_B3, "sum", (0, 2), True)),
+        pullback=_sum_pullback, build=_reduction_builder("sum"),
+        matches=lambda op: op.kind_name == "sum",
+        numpy=_reduce_code("np"), torch=_reduce_code("torch"),
+        latex=_reduce_math(True), text=_reduce_math(False),
+        textbook="∂/∂A: G repeated along the summed axes", unroll=_reduction_unroll,
     ),
     Rule(
-        "axis_sum", T.AxisSum, "matrix", "sum along an axis, kept as a row or a column", ("A", "axis"),
-        ((_A, 0), (_A, 1)), pullback=_axis_sum_pullback, build=lambda a, axis: T.AxisSum(a, axis),
-        numpy=_reduce_code("np", "keepdims"), torch=_reduce_code("torch", "keepdim"),
-        latex=lambda op, a: rf"\operatorname{{sum}}_{{{op.axis}}}\left({a[0]}\right)",
-        text=lambda op, a: f"sum_{op.axis}({a[0]})",
-        textbook="∂/∂A: G repeated along the axis", unroll=_by_entries,
+        "max", (T.ReduceAll, T.Reduce), "reduction",
+        "largest entry, or along axes, as np.max; ties share the gradient equally (torch.amax)",
+        ("A", "kind", "axes", "keepdims"), ((_A, "max"), (_A, "max", (0,), False), (_B3, "max", (1, 2), True)),
+        pullback=_extremum_pullback, build=_reduction_builder("max"),
+        matches=lambda op: op.kind_name == "max",
+        numpy=_reduce_code("np"), torch=_reduce_code("torch"),
+        latex=_reduce_math(True), text=_reduce_math(False),
+        textbook="∂/∂A: G ⊙ 𝟙[A = max] / (number of ties)", unroll=_reduction_unroll,
     ),
     Rule(
-        "broadcast", T.Broadcast, "matrix", "a scalar, row or column repeated to a shape",
-        ("v", "rows", "cols"), ((_ROW, 3, 4),), pullback=_broadcast_pullback,
-        build=lambda v, r, c: T.Broadcast(v, r, c),
-        numpy=lambda op, a: f"np.broadcast_to({a[0]}, {op.shape})",
-        torch=lambda op, a: f"_broadcast({a[0]}, {op.shape[0]}, {op.shape[1]}, dtype, device)",
-        latex=lambda op, a: a[0], text=lambda op, a: a[0],
-        textbook="∂/∂v: G summed back to v's shape", unroll=_by_entries,
-        helpers={"torch": {"_broadcast": """\
-def _broadcast(value, rows, cols, dtype, device):
-    return torch.as_tensor(value, dtype=dtype, device=device).expand(rows, cols)
+        "min", (T.ReduceAll, T.Reduce), "reduction",
+        "smallest entry, or along axes, as np.min; ties share the gradient equally",
+        ("A", "kind", "axes", "keepdims"), ((_A, "min"), (_A, "min", (1,), True)),
+        pullback=_extremum_pullback, build=_reduction_builder("min"),
+        matches=lambda op: op.kind_name == "min",
+        numpy=_reduce_code("np"), torch=_reduce_code("torch"),
+        latex=_reduce_math(True), text=_reduce_math(False),
+        textbook="∂/∂A: G ⊙ 𝟙[A = min] / (number of ties)", unroll=_reduction_unroll,
+    ),
+    Rule(
+        "prod", (T.ReduceAll, T.Reduce), "reduction", "product of the entries, or along axes",
+        ("A", "kind", "axes", "keepdims"), ((_A, "prod"), (_A, "prod", (1,), False)),
+        pullback=_prod_pullback, build=_reduction_builder("prod"),
+        matches=lambda op: op.kind_name == "prod",
+        numpy=_reduce_code("np"), torch=_reduce_code("torch"),
+        latex=_reduce_math(True), text=_reduce_math(False),
+        textbook="∂/∂A: G ⊙ (product of the other entries)", unroll=_reduction_unroll,
+        helpers={"torch": {"_prod": """\
+def _prod(a, dims, keepdim=False):
+    dims = (dims,) if isinstance(dims, int) else dims
+    for dim in sorted(dims, reverse=True):
+        a = torch.prod(a, dim, keepdim=keepdim)
+    return a
 """}},
     ),
     Rule(
+        "prod_others", T.ProdOthers, "reduction",
+        "for each entry the product of the others along the axes (∂prod/∂entry, exact at 0)",
+        ("A", "axes"), ((_A, (1,)),), pullback=_prod_others_pullback,
+        build=lambda a, axes: T.ProdOthers(a, axes),
+        numpy=lambda op, a: f"_prod_others({a[0]}, {op.axes})",
+        torch=lambda op, a: f"_prod_others({a[0]}, {op.axes})",
+        latex=lambda op, a: rf"\operatorname{{prod}}_{{\neq}}\left({a[0]}\right)",
+        text=lambda op, a: f"prod_others({a[0]})",
+        textbook="for entries away from 0: ∂/∂A_j: (P/A_j)(Σᵢ Hᵢ/Aᵢ − H_j/A_j)",
+        unroll=_no_unroll("the product of the other entries"),
+        helpers={
+            "numpy": {"_prod_others": """\
+def _prod_others(a, axes):
+    # the product of the entries before and after each one, along the axes flattened
+    moved = np.moveaxis(a, axes, tuple(range(-len(axes), 0)))
+    flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,))
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.moveaxis((before * after).reshape(moved.shape), tuple(range(-len(axes), 0)), axes)
+"""},
+            "torch": {"_prod_others": """\
+def _prod_others(a, axes):
+    last = tuple(range(-len(axes), 0))
+    moved = torch.movedim(a, axes, last)
+    flat = moved.reshape(moved.shape[: moved.dim() - len(axes)] + (-1,))
+    ones = torch.ones(flat.shape[:-1] + (1,), dtype=a.dtype, device=a.device)
+    before = torch.cumprod(torch.cat([ones, flat[..., :-1]], dim=-1), dim=-1)
+    after = torch.cumprod(torch.cat([ones, flat.flip(-1)[..., :-1]], dim=-1), dim=-1).flip(-1)
+    return torch.movedim((before * after).reshape(moved.shape), last, axes)
+"""},
+        },
+    ),
+    Rule(
+        "logsumexp", (T.ReduceAll, T.Reduce), "reduction",
+        "log Σ exp of the entries, or along axes, computed stably", ("A", "kind", "axes", "keepdims"),
+        ((_A, "logsumexp"), (_A, "logsumexp", (1,), False)),
+        pullback=_logsumexp_pullback, build=_reduction_builder("logsumexp"),
+        matches=lambda op: op.kind_name == "logsumexp",
+        numpy=_reduce_code("np"), torch=_reduce_code("torch"),
+        latex=_reduce_math(True), text=_reduce_math(False),
+        textbook="∂/∂A: G ⊙ exp(A − logsumexp(A)) (the softmax)", unroll=_reduction_unroll,
+        helpers={"numpy": {"_logsumexp": """\
+def _logsumexp(a, axis=None, keepdims=False):
+    top = np.max(a, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    out = np.log(np.sum(np.exp(a - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else np.squeeze(out, axis=axis)
+"""}},
+    ),
+    Rule(
+        "broadcast", T.Broadcast, "array", "a scalar or array repeated to a shape (np.broadcast_to)",
+        ("v", "shape"), ((_ROW, (3, 4)), (_B, (3, 4, 2))), pullback=_broadcast_pullback,
+        build=lambda v, shape: T.Broadcast(v, shape),
+        numpy=lambda op, a: f"np.broadcast_to({a[0]}, {op.shape})",
+        torch=lambda op, a: f"_broadcast({a[0]}, {op.shape}, dtype, device)",
+        latex=lambda op, a: a[0], text=lambda op, a: a[0],
+        textbook="∂/∂v: G summed back to v's shape",
+        unroll=lambda op, v, *rest: np.broadcast_to(np.asarray(v, dtype=object), op.shape),
+        helpers={"torch": {"_broadcast": """\
+def _broadcast(value, shape, dtype, device):
+    return torch.as_tensor(value, dtype=dtype, device=device).expand(shape)
+"""}},
+    ),
+    Rule(
+        "reshape", T.Reshape, "array", "the same entries in another shape, C order (np.reshape)",
+        ("A", "shape"), ((_A, (2, 6)), (_A, (12,)), (_B3, (4, 2, 2))), pullback=_reshape_pullback,
+        build=lambda a, shape: T.Reshape(a, shape),
+        numpy=lambda op, a: f"np.reshape({a[0]}, {op.shape})",
+        torch=lambda op, a: f"{_grouped(a[0])}.reshape({op.shape})",
+        latex=lambda op, a: a[0], text=lambda op, a: a[0],
+        textbook="∂/∂A: G in A's shape", unroll=lambda op, a, *rest: a.reshape(op.shape),
+    ),
+    Rule(
+        "permute", T.Permute, "array", "the axes in another order (np.transpose(a, axes))",
+        ("A", "axes"), ((_B3, (2, 0, 1)),), pullback=_permute_pullback,
+        build=lambda a, axes: T.Permute(a, axes),
+        numpy=lambda op, a: f"np.transpose({a[0]}, {op.axes})",
+        torch=lambda op, a: f"{_grouped(a[0])}.permute{op.axes}",
+        latex=lambda op, a: rf"{a[0]}^{{\top{list(op.axes)}}}".replace("[", "(").replace("]", ")"),
+        text=lambda op, a: f"{a[0]}ᵀ{op.axes}",
+        textbook="∂/∂A: G with the axes put back", unroll=lambda op, a, *rest: a.transpose(op.axes),
+    ),
+    Rule(
+        "index", (T.Index, T.Entry), "array",
+        "NumPy's indexing: integers, slices with steps, arrays of indices (a gather)",
+        ("A", "key"), ((_A, (1, slice(None, None, 2))), (_A, (-1, 2)), (_B3, (slice(1, 3), 0, [2, 0, 1]))),
+        pullback=_index_pullback, build=lambda a, key: T.unwrap(T.index(a, key)), parts=_index_parts,
+        numpy=_index_code("np"), torch=_index_code("torch"),
+        latex=_index_math(True), text=_index_math(False),
+        textbook="∂/∂A: G scattered back to where it was read (added up where read twice)",
+        unroll=_index_unroll,
+        helpers={"torch": {"_index": """\
+def _index(a, key):
+    # torch slices have no negative step: flip those axes first
+    flipped, plain = [], []
+    for axis, part in enumerate(key):
+        if isinstance(part, slice) and part.step < 0:
+            size = a.shape[axis]
+            start = part.start
+            stop = -1 if part.stop is None else part.stop
+            flipped.append(axis)
+            plain.append(slice(size - 1 - start, size - 1 - stop, -part.step))
+        else:
+            plain.append(part)
+    return torch.flip(a, flipped)[tuple(plain)]
+"""}},
+    ),
+    Rule(
+        "scatter", T.Embed, "array", "zeros but for values placed at a key (np.add.at): indexing's pullback",
+        ("values", "key", "shape"), ((_ROW, (1, slice(None)), (3, 4)),), pullback=_embed_pullback,
+        build=lambda v, key, shape: T.Embed(v, T.key_parts(T.concrete_key(key, shape)), shape),
+        parts=_embed_parts, numpy=_embed_code("np"), torch=_embed_code("torch"),
+        latex=_embed_math(True), text=_embed_math(False),
+        textbook="∂/∂values: the adjoint read at the key", unroll=_no_unroll("a scatter"),
+        helpers={
+            "numpy": {"_embed": """\
+def _embed(values, key, shape):
+    out = np.zeros(shape)
+    np.add.at(out, key, values)
+    return out
+"""},
+            "torch": {"_embed": """\
+def _embed(values, key, shape, dtype, device):
+    # the flat positions the key reads, found by NumPy on a table of positions; index_add
+    # adds values that land on one entry twice, as np.add.at does
+    import numpy
+
+    numbers = numpy.arange(int(numpy.prod(shape))).reshape(shape)
+    picked = numbers[tuple(p.cpu().numpy() if isinstance(p, torch.Tensor) else p for p in key)]
+    flat = torch.as_tensor(numpy.ascontiguousarray(picked).reshape(-1), device=device)
+    values = torch.as_tensor(values, dtype=dtype, device=device).expand(picked.shape)
+    out = torch.zeros(int(numpy.prod(shape)), dtype=dtype, device=device)
+    return out.index_add(0, flat, values.reshape(-1)).reshape(shape)
+"""},
+        },
+    ),
+    Rule(
+        "concatenate", T.Concatenate, "array", "arrays joined along an axis (np.concatenate)",
+        ("axis", "A", "B"), ((0, _A, _A * 0.5), (1, _A, _ROW[:, :3].repeat(3, 0))),
+        pullback=_concatenate_pullback, build=lambda axis, *arrays: T.Concatenate(axis, *arrays),
+        numpy=_concatenate_code("np"), torch=_concatenate_code("torch"),
+        latex=lambda op, a: rf"\operatorname{{concat}}_{{{op.axis}}}\left({', '.join(a[1:])}\right)",
+        text=lambda op, a: f"concat_{op.axis}({', '.join(a[1:])})",
+        textbook="∂/∂Aᵢ: G's slice where Aᵢ was put",
+        unroll=lambda op, axis, *parts: np.concatenate(parts, axis=op.axis),
+    ),
+    Rule(
+        "matmul_nd", T.MatMul, "array", "a @ b with a vector side or batch axes (np.matmul)",
+        ("A", "B"), ((_B3, _B), (_B[:, 0].copy(), _B3.transpose(0, 2, 1).copy())),
+        pullback=_matmul_nd_pullback, build=lambda a, b: T.MatMul(a, b),
+        numpy=lambda op, a: f"{_grouped(a[0])} @ {_grouped(a[1])}",
+        torch=lambda op, a: f"{_grouped(a[0])} @ {_grouped(a[1])}",
+        latex=_matmul_math(r"\,"), text=_matmul_math(" "),
+        textbook="as A B, a vector side promoted, batch axes summed back",
+        unroll=lambda op, a, b: np.matmul(a, b),
+    ),
+    Rule(
+        "constant", T.Constant, "array", "an array of numbers given in the model", ("values",),
+        ((_A,),), pullback=lambda op, g, ans: (None,), build=lambda v: v,
+        numpy=_constant_code("np"), torch=_constant_code("torch"),
+        latex=lambda op, a: rf"\mathrm{{const}}_{{{'×'.join(map(str, op.shape))}}}",
+        text=lambda op, a: f"const{op.shape}", textbook="constant",
+        unroll=lambda op, *rest: np.asarray(op.array, dtype=object),
+    ),
+    Rule(
         "softmax", T.Softmax, "matrix", "exp normalised along an axis", ("A", "axis"),
-        ((_A, 1), (_A, 0)), pullback=_softmax_pullback, build=lambda a, axis: T.Softmax(a, axis),
+        ((_A, 1), (_A, 0), (_B3, 2)), pullback=_softmax_pullback, build=lambda a, axis: T.Softmax(a, axis),
         numpy=lambda op, a: f"_softmax({a[0]}, {op.axis})",
         torch=lambda op, a: f"torch.softmax({a[0]}, dim={op.axis})",
         latex=lambda op, a: rf"\operatorname{{softmax}}\left({a[0]}\right)", text=lambda op, a: f"softmax({a[0]})",
-        textbook="∂/∂A: S ⊙ (G − sum(G ⊙ S) along the axis)", unroll=_by_entries,
+        textbook="∂/∂A: S ⊙ (G − sum(G ⊙ S) along the axis)", unroll=_along_axis(_softmax_cells),
         helpers={"numpy": {"_softmax": """\
 def _softmax(a, axis):
     e = np.exp(a - np.max(a, axis=axis, keepdims=True))
@@ -421,12 +932,12 @@ def _softmax(a, axis):
     ),
     Rule(
         "log_softmax", T.LogSoftmax, "matrix", "log of the softmax, computed stably", ("A", "axis"),
-        ((_A, 1),), pullback=_log_softmax_pullback, build=lambda a, axis: T.LogSoftmax(a, axis),
+        ((_A, 1), (_B3, 0)), pullback=_log_softmax_pullback, build=lambda a, axis: T.LogSoftmax(a, axis),
         numpy=lambda op, a: f"_log_softmax({a[0]}, {op.axis})",
         torch=lambda op, a: f"torch.log_softmax({a[0]}, dim={op.axis})",
         latex=lambda op, a: rf"\log\operatorname{{softmax}}\left({a[0]}\right)",
         text=lambda op, a: f"log softmax({a[0]})",
-        textbook="∂/∂A: G − softmax(A) ⊙ sum(G) along the axis", unroll=_by_entries,
+        textbook="∂/∂A: G − softmax(A) ⊙ sum(G) along the axis", unroll=_along_axis(_log_softmax_cells),
         helpers={"numpy": {"_log_softmax": """\
 def _log_softmax(a, axis):
     shifted = a - np.max(a, axis=axis, keepdims=True)
@@ -490,21 +1001,21 @@ def _singular_outer(a):
         pullback=lambda op, g, ans: (None,), build=lambda n: sympy.Identity(n),
         numpy=_numpy_constant("eye"), torch=_torch_constant("eye"),
         latex=lambda op, a: "I", text=lambda op, a: "I", textbook="constant",
-        unroll=lambda op, *rest: sympy.ImmutableMatrix(op.as_explicit()),
+        unroll=lambda op, *rest: _cells(op.as_explicit()),
     ),
     Rule(
         "ones", sympy.OneMatrix, "matrix constant", "matrix of ones", ("rows", "cols"), ((3, 4),),
         pullback=lambda op, g, ans: (None, None), build=lambda r, c: sympy.OneMatrix(r, c),
         numpy=_numpy_constant("ones"), torch=_torch_constant("ones"),
         latex=lambda op, a: r"\mathbf{1}", text=lambda op, a: "𝟙", textbook="constant",
-        unroll=lambda op, *rest: sympy.ImmutableMatrix(op.as_explicit()),
+        unroll=lambda op, *rest: _cells(op.as_explicit()),
     ),
     Rule(
         "zeros", sympy.ZeroMatrix, "matrix constant", "matrix of zeros", ("rows", "cols"), ((3, 4),),
         pullback=lambda op, g, ans: (None, None), build=lambda r, c: sympy.ZeroMatrix(r, c),
         numpy=_numpy_constant("zeros"), torch=_torch_constant("zeros"),
         latex=lambda op, a: r"\mathbf{0}", text=lambda op, a: "0", textbook="constant",
-        unroll=lambda op, *rest: sympy.ImmutableMatrix(op.as_explicit()),
+        unroll=lambda op, *rest: _cells(op.as_explicit()),
     ),
 )
 # fmt: on

@@ -40,7 +40,7 @@ class Rule:
     ``definition`` is what a model holds, and the chain rule goes through it."""
 
     name: str  # the public name, NumPy's where NumPy has the function
-    operation: type | None  # the expression class the record is found by (None: a composite)
+    operation: type | tuple[type, ...] | None  # the class(es) it is found by (None: a composite)
     kind: str  # the heading it is listed under
     summary: str
     arguments: tuple[str, ...]  # the names its arguments are shown with in the docs
@@ -141,12 +141,19 @@ def register(rule: Rule) -> Rule:
     previous = _RECORDS.get(rule.name)
     if previous is not None and not (previous.user and rule.user):
         raise SymgradError(f"a primitive named {rule.name!r} exists already; choose another name")
-    if previous is not None and previous.operation is not None:
-        _BY_OPERATION[previous.operation].remove(previous)
+    if previous is not None:
+        for cls in _classes(previous):
+            _BY_OPERATION[cls].remove(previous)
     _RECORDS[rule.name] = rule
-    if rule.operation is not None:
-        _BY_OPERATION.setdefault(rule.operation, []).append(rule)
+    for cls in _classes(rule):
+        _BY_OPERATION.setdefault(cls, []).append(rule)
     return rule
+
+
+def _classes(rule: Rule) -> tuple[type, ...]:
+    if rule.operation is None:
+        return ()
+    return rule.operation if isinstance(rule.operation, tuple) else (rule.operation,)
 
 
 def records() -> tuple[Rule, ...]:

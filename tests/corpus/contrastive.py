@@ -12,7 +12,7 @@ W = m.param("W", shape=(2, 2))
 
 A = m.node("A", X1 @ W)
 B = m.node("B", X2 @ W)
-d = m.node("d", sqrt(total((A - B) * (A - B), axis=1)))
+d = m.node("d", sqrt(total((A - B) * (A - B), axis=1, keepdims=True)))
 m.loss("L", mean(y * d * d + (1 - y) * relu(1.5 - d) ** 2) / 2)
 
 m.example(random=15, y=[[1], [0], [0]])

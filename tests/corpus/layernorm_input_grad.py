@@ -8,9 +8,9 @@ x = m.param("x", shape=(2, 3))
 t = m.input("t", shape=(2, 3))
 gamma = m.param("gamma", shape=(3,))
 
-mu = m.node("mu", mean(x, axis=1))
+mu = m.node("mu", mean(x, axis=1, keepdims=True))
 centred = m.node("centred", x - mu)
-var = m.node("var", mean(centred * centred, axis=1))
+var = m.node("var", mean(centred * centred, axis=1, keepdims=True))
 xhat = m.node("xhat", centred / sqrt(var + 1e-5))
 m.loss("L", sum_squares(gamma * xhat - t))
 

@@ -9,7 +9,7 @@ W = m.param("W", shape=(2, 4))
 
 Z = m.node("Z", X @ W)
 E = m.node("E", exp(Z))
-lse = m.node("lse", log(total(E, axis=1)))
+lse = m.node("lse", log(total(E, axis=1, keepdims=True)))
 m.loss("L", mean(lse))
 
 m.example(random=10)

@@ -10,7 +10,7 @@ y = m.input("y", shape=(4, 1))
 C = m.param("C", shape=(3, 2))
 alpha = m.param("alpha", shape=(3, 1))
 
-D = m.node("D", total(X * X, axis=1) + total(C * C, axis=1).T - 2 * X @ C.T)
+D = m.node("D", total(X * X, axis=1, keepdims=True) + total(C * C, axis=1) - 2 * X @ C.T)
 K = m.node("K", exp(-0.5 * D))
 pred = m.node("pred", K @ alpha)
 m.loss("L", mse(pred, y))
