@@ -5,7 +5,7 @@ import importlib
 
 from .plots import PLOTS
 
-SUITES = ("evaluation", "derivation", "verification")
+SUITES = ("evaluation", "derivation", "verification", "windows")
 
 
 def main() -> None:

@@ -734,6 +734,167 @@ class LogSoftmax(Softmax):
         return entry(self.matrix, tuple(index)) - sympy.log(total)
 
 
+class Cumulative(ArrayExpr):
+    """The running sum (or product) along ``axis`` (np.cumsum, np.cumprod); ``reverse`` runs it
+    from the end (the pullback of a running sum is the reverse running sum)."""
+
+    def __new__(cls, matrix, kind: str, axis: int, reverse: bool = False):
+        return Basic.__new__(cls, matrix, Str(str(kind)), Integer(axis), sympy.sympify(reverse))
+
+    @property
+    def matrix(self):
+        return self.args[0]
+
+    @property
+    def kind_name(self) -> str:
+        return str(self.args[1])
+
+    @property
+    def axis(self) -> int:
+        return int(self.args[2])
+
+    @property
+    def reverse(self) -> bool:
+        return bool(self.args[3])
+
+    @property
+    def shape(self) -> Shape:
+        return shape_of(self.matrix)
+
+
+# --- windows: convolution and pooling, PyTorch's layout (batch, channels, length[, width]) -------
+
+
+def window_out(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+class Windowed(ArrayExpr):
+    """An operation over sliding windows of the spatial axes (all after the first two), with
+    its stride, padding and dilation, one each per spatial axis."""
+
+    def __new__(cls, *operands, stride=None, padding=None, dilation=None, shape=None):
+        if stride is None:  # SymPy rebuilding from args: the numbers are the last four
+            return Basic.__new__(cls, *operands)
+
+        def numbers(values):
+            return Tuple(*[Integer(v) for v in values])
+
+        return Basic.__new__(
+            cls, *operands, numbers(stride), numbers(padding), numbers(dilation), numbers(shape)
+        )
+
+    @property
+    def operands(self) -> tuple:
+        return self.args[:-4]
+
+    def _numbers(self, k: int) -> tuple[int, ...]:
+        return tuple(int(v) for v in self.args[k])
+
+    @property
+    def stride(self) -> tuple[int, ...]:
+        return self._numbers(-4)
+
+    @property
+    def padding(self) -> tuple[int, ...]:
+        return self._numbers(-3)
+
+    @property
+    def dilation(self) -> tuple[int, ...]:
+        return self._numbers(-2)
+
+    @property
+    def shape(self) -> Shape:
+        return self._numbers(-1)
+
+    @property
+    def options(self) -> dict:
+        return {"stride": self.stride, "padding": self.padding, "dilation": self.dilation}
+
+    @classmethod
+    def rebuild(cls, *operands, like):
+        return cls(*operands, **like.options, shape=like.shape)
+
+
+class Conv(Windowed):
+    """Cross-correlation of x (N, C, *spatial) with w (O, C, *kernel): F.conv1d / F.conv2d."""
+
+    @property
+    def x(self):
+        return self.operands[0]
+
+    @property
+    def w(self):
+        return self.operands[1]
+
+
+class ConvInput(Windowed):
+    """The gradient of a convolution with respect to its input: G (N, O, *out) carried back
+    through w to x's shape (torch.nn.grad.conv2d_input)."""
+
+    @property
+    def g(self):
+        return self.operands[0]
+
+    @property
+    def w(self):
+        return self.operands[1]
+
+
+class ConvWeight(Windowed):
+    """The gradient of a convolution with respect to its kernel: x (N, C, …) against
+    G (N, O, *out), in w's shape (torch.nn.grad.conv2d_weight)."""
+
+    @property
+    def x(self):
+        return self.operands[0]
+
+    @property
+    def g(self):
+        return self.operands[1]
+
+
+class Pool(Windowed):
+    """max or avg over windows of ``kernel`` (F.max_pool2d, F.avg_pool2d with padding counted,
+    as PyTorch counts it); the kernel is kept in ``dilation``'s place as the window size."""
+
+    def __new__(cls, kind, *operands, stride=None, padding=None, dilation=None, shape=None):
+        return super().__new__(
+            cls, Str(str(kind)), *operands, stride=stride, padding=padding, dilation=dilation,
+            shape=shape,
+        )  # fmt: skip
+
+    @property
+    def kind_name(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def operands(self) -> tuple:
+        return self.args[1:-4]
+
+    @property
+    def kernel(self) -> tuple[int, ...]:
+        return self.dilation
+
+    @property
+    def options(self) -> dict:
+        return {"stride": self.stride, "padding": self.padding, "dilation": self.kernel}
+
+    @classmethod
+    def rebuild(cls, *operands, like):
+        return cls(like.kind_name, *operands, **like.options, shape=like.shape)
+
+
+class PoolBack(Pool):
+    """The gradient of pooling with respect to its input: G spread over the windows (avg) or
+    put where each window's max was (max: the first of a tie, as PyTorch)."""
+
+
+class PoolPick(Pool):
+    """For each window of x, the entry of h where x's max is (the second-order partner of
+    max pooling's gradient)."""
+
+
 class OneHot(ArrayExpr):
     """Rows of the identity picked by integer class labels: labels of n entries → n × C."""
 

@@ -31,6 +31,8 @@ class Domain:
 
     def contains(self, value) -> bool:
         array = np.asarray(value, dtype=np.float64)
+        if self.name == "labels" and self.values is None:  # whole numbers, how many not known
+            return bool(np.all((array >= 0) & (array == np.round(array))))
         if self.values is not None:
             return bool(np.isin(array, self.values).all())
         above = array >= self.low if self.low_closed else array > self.low
@@ -63,6 +65,11 @@ class Domain:
         """Random values of ``shape`` inside the domain, spread over ``scale`` where the domain
         is unbounded. Open ends are kept a little away from (an argument of ``log`` at 1e-300
         is in the domain, but its gradient is not a fair test of anyone's code)."""
+        if self.name == "labels" and self.values is None:
+            raise SymgradError(
+                "labels of an unknown number of classes cannot be drawn; declare "
+                "domain=('labels', C) or give the labels in m.example"
+            )
         if self.values is not None:
             return rng.choice(np.asarray(self.values, dtype=np.float64), size=shape)
         bounded_low, bounded_high = math.isfinite(self.low), math.isfinite(self.high)
@@ -113,13 +120,24 @@ def labels(classes: int) -> Domain:
     return Domain(f"labels 0..{classes - 1}", values=tuple(float(k) for k in range(classes)))
 
 
+# class labels whose count the model says (where they are one-hot encoded or used as indices)
+LABELS = Domain("labels", values=None)
+
+
 def as_domain(spec, what: str, where: str | None = None) -> Domain:
-    """A domain from what a declaration gives: a name ("positive", "probability", …), a pair
-    ``(low, high)`` (the closed interval), or a ``Domain``."""
+    """A domain from what a declaration gives: a name ("positive", "probability", "labels", …),
+    ``("labels", C)`` (whole numbers 0 … C − 1), a pair ``(low, high)`` (the closed interval),
+    or a ``Domain``."""
     if spec is None:
         return REAL
     if isinstance(spec, Domain):
         return spec
+    if spec == "labels":
+        return LABELS
+    if isinstance(spec, tuple) and len(spec) == 2 and spec[0] == "labels":
+        if isinstance(spec[1], bool) or not isinstance(spec[1], int) or spec[1] < 1:
+            raise SymgradError(f"{what}: ('labels', C) needs a whole number C ≥ 1", where)
+        return labels(spec[1])
     if isinstance(spec, str):
         if spec not in NAMED:
             raise SymgradError(
@@ -171,10 +189,9 @@ def needed_domains(derivation) -> dict[str, Domain]:
             return
         rule = rule_for(expr)
         if rule is not None and rule.domains:
-            for position, (arg, spec) in enumerate(zip(expr.args, rule.needs(expr), strict=False)):
-                if spec is not None:
-                    which = rule.arguments[position] if position < len(rule.arguments) else arg
-                    need(renamed.get(arg, arg), spec, f"the argument {which} of {rule.name}")
+            for (arg, which), spec in rule.needs(expr).items():
+                role = f"the argument {which}" if which else "an argument"
+                need(renamed.get(arg, arg), spec, f"{role} of {rule.name}")
         for arg in expr.args:
             if isinstance(arg, sympy.Basic):
                 visit(arg, renamed)
@@ -197,7 +214,16 @@ def domains_of(derivation) -> dict[str, Domain]:
     out = {}
     for variable in derivation.variables:
         declared = variable.domain if variable.domain is not None else REAL
-        out[variable.name] = declared.meet(needs.get(variable.name, REAL), variable.name)
+        needed = needs.get(variable.name, REAL)
+        if declared is LABELS:  # whole numbers, as many as the one-hot or the indexed axis says
+            if needed.values is None:
+                raise SymgradError(
+                    f"{variable.name} is declared labels, but no one_hot, cross_entropy or "
+                    "index says how many classes; declare domain=('labels', C)",
+                    variable.where,
+                )
+            declared = needed
+        out[variable.name] = declared.meet(needed, variable.name)
     return out
 
 

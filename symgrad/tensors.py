@@ -30,6 +30,10 @@ from .arrays import (
     Broadcast,
     Concatenate,
     Constant,
+    Conv,
+    ConvInput,
+    ConvWeight,
+    Cumulative,
     Elementwise,
     Embed,
     Entry,
@@ -39,6 +43,9 @@ from .arrays import (
     MatMul,
     OneHot,
     Permute,
+    Pool,
+    PoolBack,
+    PoolPick,
     ProdOthers,
     Reduce,
     ReduceAll,
@@ -61,6 +68,7 @@ from .arrays import (
     shape_of,
     show_shape,
     stand_in,
+    window_out,
 )
 from .errors import SymgradError
 
@@ -71,6 +79,10 @@ __all__ = [
     "Broadcast",
     "Concatenate",
     "Constant",
+    "Conv",
+    "ConvInput",
+    "ConvWeight",
+    "Cumulative",
     "Elementwise",
     "Embed",
     "Entry",
@@ -80,6 +92,9 @@ __all__ = [
     "MatMul",
     "OneHot",
     "Permute",
+    "Pool",
+    "PoolBack",
+    "PoolPick",
     "ProdOthers",
     "Reduce",
     "ReduceAll",
@@ -99,6 +114,7 @@ __all__ = [
     "python_key",
     "shape_of",
     "show_shape",
+    "window_out",
 ]
 
 Shape = tuple[int, ...]
@@ -405,6 +421,12 @@ class Tensor:
 
     def squeeze(self, axis=None):
         return squeeze(self, axis)
+
+    def cumsum(self, axis=None):
+        return cumsum(self, axis)
+
+    def cumprod(self, axis=None):
+        return cumprod(self, axis)
 
     def clip(self, lo, hi):
         from .rules import clip
@@ -785,6 +807,27 @@ def std(a, axis=None, keepdims=False, ddof=0, **keywords):
     return sympy.sqrt(variance)
 
 
+def cumsum(a, axis=None, **keywords):
+    """np.cumsum: running sums along ``axis`` (None: of the entries flattened)."""
+    _no_keywords("cumsum", keywords)
+    return _cumulative("sum", a, axis)
+
+
+def cumprod(a, axis=None, **keywords):
+    """np.cumprod: running products along ``axis`` (None: of the entries flattened)."""
+    _no_keywords("cumprod", keywords)
+    return _cumulative("prod", a, axis)
+
+
+def _cumulative(kind: str, a, axis):
+    value = _array(a, f"cum{kind}")
+    if axis is None:
+        value = unwrap(reshape(value, (-1,)))
+        axis = 0
+    rank = len(shape_of(value))
+    return Tensor(Cumulative(value, kind, normalise_axes(axis, rank, f"cum{kind}")[0]))
+
+
 def sum_squares_of(a):
     """‖A‖² as the sum of its squared entries."""
     return Total(elementwise(lambda x: x**2, a, what="sum_squares"))
@@ -896,6 +939,110 @@ def cross_entropy(logits, targets, classes: int | None = None):
             )
     picked = elementwise(lambda t, lp: t * lp, y, LogSoftmax(z, 1), what="cross_entropy")
     return -Total(picked) / n
+
+
+# --- convolution and pooling (NumPy has none: PyTorch's, in its layout) -------------------------
+
+
+def _per_axis(value, dims: int, what: str, name: str) -> tuple[int, ...]:
+    values = (value,) * dims if isinstance(value, (int, np.integer)) else tuple(value)
+    if (
+        len(values) != dims
+        or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in values)
+        or any(v < (0 if name == "padding" else 1) for v in values)
+    ):
+        raise SymgradError(
+            f"{what}: {name} must be a whole number or {dims} of them"
+            f"{' (≥ 0)' if name == 'padding' else ' (≥ 1)'}, got {value!r}"
+        )
+    return tuple(int(v) for v in values)
+
+
+def _conv(x, w, stride, padding, dilation, dims: int):
+    what = f"conv{dims}d"
+    x, w = _array(x, what), _array(w, what)
+    xs, ws = shape_of(x), shape_of(w)
+    if len(xs) != dims + 2 or len(ws) != dims + 2:
+        spatial = "length" if dims == 1 else "height, width"
+        raise SymgradError(
+            f"{what} takes x of shape (batch, channels, {spatial}) "
+            f"and w of shape (out channels, channels, kernel…); {brief(x)} is {show_shape(xs)}, "
+            f"{brief(w)} is {show_shape(ws)}"
+        )
+    if xs[1] != ws[1]:
+        raise SymgradError(f"{what}: {brief(x)} has {xs[1]} channels, {brief(w)} expects {ws[1]}")
+    if isinstance(padding, str):
+        raise SymgradError(
+            f"{what}: padding={padding!r} is not supported; give the number of zeros"
+        )
+    options = {
+        "stride": _per_axis(stride, dims, what, "stride"),
+        "padding": _per_axis(padding, dims, what, "padding"),
+        "dilation": _per_axis(dilation, dims, what, "dilation"),
+    }
+    out = tuple(
+        window_out(n, k, s, p, d)
+        for n, k, s, p, d in zip(xs[2:], ws[2:], *options.values(), strict=True)
+    )
+    if any(m < 1 for m in out):
+        raise SymgradError(
+            f"{what}: the kernel {ws[2:]} does not fit the input {xs[2:]} with {options}"
+        )
+    return Tensor(Conv(x, w, **options, shape=(xs[0], ws[0], *out)))
+
+
+def conv1d(x, w, stride=1, padding=0, dilation=1):
+    """F.conv1d without bias: x (N, C, L) cross-correlated with w (O, C, K)."""
+    return _conv(x, w, stride, padding, dilation, 1)
+
+
+def conv2d(x, w, stride=1, padding=0, dilation=1):
+    """F.conv2d without bias: x (N, C, H, W) cross-correlated with w (O, C, KH, KW)."""
+    return _conv(x, w, stride, padding, dilation, 2)
+
+
+def _pool(kind: str, x, kernel_size, stride, padding, dims: int):
+    what = f"{kind}_pool{dims}d"
+    x = _array(x, what)
+    xs = shape_of(x)
+    if len(xs) != dims + 2:
+        raise SymgradError(
+            f"{what} takes x of rank {dims + 2} (batch, channels, …); "
+            f"{brief(x)} is {show_shape(xs)}"
+        )
+    kernel = _per_axis(kernel_size, dims, what, "kernel_size")
+    stride = kernel if stride is None else _per_axis(stride, dims, what, "stride")
+    padding = _per_axis(padding, dims, what, "padding")
+    if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
+        raise SymgradError(f"{what}: padding {padding} may be at most half the kernel {kernel}")
+    out = tuple(
+        window_out(n, k, s, p) for n, k, s, p in zip(xs[2:], kernel, stride, padding, strict=True)
+    )
+    if any(m < 1 for m in out):
+        raise SymgradError(f"{what}: the window {kernel} does not fit the input {xs[2:]}")
+    return Tensor(
+        Pool(kind, x, stride=stride, padding=padding, dilation=kernel, shape=(*xs[:2], *out))
+    )
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0):
+    """F.max_pool1d: the largest entry of each window; the gradient goes to the first largest."""
+    return _pool("max", x, kernel_size, stride, padding, 1)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """F.max_pool2d."""
+    return _pool("max", x, kernel_size, stride, padding, 2)
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0):
+    """F.avg_pool1d, padding counted as PyTorch counts it (count_include_pad)."""
+    return _pool("avg", x, kernel_size, stride, padding, 1)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """F.avg_pool2d."""
+    return _pool("avg", x, kernel_size, stride, padding, 2)
 
 
 # --- checking an expression's shapes (SymPy's own operations included) ------------------------

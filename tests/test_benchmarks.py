@@ -80,3 +80,15 @@ def test_verification_benchmark_smoke(tmp_path):
     from benchmarks.plots import plot_verification
 
     assert plot_verification(output.with_suffix(".json")).stat().st_size > 0
+
+
+def test_windows_benchmark_smoke(tmp_path):
+    pytest.importorskip("torch")
+    from benchmarks import windows
+
+    output = tmp_path / "windows.md"
+    table = windows.main(["--batch", "2", "--repeat", "1", "--output", str(output)])
+    assert output.read_text() == table
+    assert "| symgrad-numpy |" in table and "| torch-autograd | " in table
+    difference = float(table.split("from autograd: ")[1].split("\n")[0])
+    assert difference < 1e-10  # every contender computes the same gradient

@@ -20,8 +20,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("scipy")
 
 SCALARS = [r for r in SCALAR_RULES if not r.is_composite]
+NOT_DIFFERENTIATED = ("one_hot", "singular_outer", "constant")  # labels; refused; no variable
 DIFFERENTIABLE_MATRIX = [
-    r for r in MATRIX_RULES if r.kind == "matrix" and r.name not in ("one_hot", "singular_outer")
+    r for r in MATRIX_RULES if r.kind != "matrix constant" and r.name not in NOT_DIFFERENTIATED
 ]
 
 
@@ -224,14 +225,41 @@ def test_matrix_pullbacks_equal_torch_autograd(rule, example):
     inputs = _as_tensors([point[n] for n in names])
     weight = torch.tensor(point["C"], dtype=torch.float64)
     loss = (weight * function(*inputs)).sum()
-    expected = torch.autograd.grad(loss, inputs)
+    # pooling's positions carry no gradient: torch leaves them out, which is 0
+    expected = _zeros_for_none(
+        inputs, torch.autograd.grad(loss, inputs, allow_unused=True, create_graph=True)
+    )
     for backend in ("numpy", "torch"):
         value, gradient = symgrad.compile(d, backend)(**point)
         assert float(value) == pytest.approx(loss.item(), rel=1e-10), backend
         for name, want in zip(names, expected, strict=True):
             got = gradient[name]
             got = got.numpy() if hasattr(got, "numpy") else np.asarray(got)
-            np.testing.assert_allclose(got, want.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+            np.testing.assert_allclose(
+                got, want.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=name
+            )
+    # second order: H·v against torch's double backward
+    if rule.name == "spectral_norm":  # its gradient u₁v₁ᵀ has no proven derivative: refused
+        with pytest.raises(symgrad.SymgradError, match="no proven rule"):
+            symgrad.hessian(m)
+        return
+    directions = [torch.tensor(rng.normal(size=x.shape)) for x in inputs]
+    directional = sum((g * v).sum() for g, v in zip(expected, directions, strict=True))
+    want_hvp = (
+        _zeros_for_none(inputs, torch.autograd.grad(directional, inputs, allow_unused=True))
+        if directional.requires_grad
+        else [torch.zeros_like(x) for x in inputs]
+    )
+    given = {n: v.numpy() for n, v in zip(names, directions, strict=True)}
+    products = symgrad.hessian(m).compile("numpy").hvp(given, **point)
+    for name, want in zip(names, want_hvp, strict=True):
+        np.testing.assert_allclose(
+            np.asarray(products[name]), want.numpy(), rtol=1e-8, atol=1e-11, err_msg=f"H·v {name}"
+        )
+
+
+def _zeros_for_none(inputs, grads):
+    return [torch.zeros_like(x) if g is None else g for x, g in zip(inputs, grads, strict=True)]
 
 
 def test_a_record_that_cannot_be_differentiated_says_so_by_name():

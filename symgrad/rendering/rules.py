@@ -34,8 +34,11 @@ class RuleRow:
         return self.rule.kinks(self.applied) if self.rule.kink else ()
 
     @property
-    def needs(self) -> tuple:
-        return () if self.rule.is_composite else self.rule.needs(self.applied)
+    def needs(self) -> dict:
+        """What each argument needs, by the argument's name."""
+        if self.rule.is_composite:
+            return {}
+        return {str(which): spec for (arg, which), spec in self.rule.needs(self.applied).items()}
 
 
 def rule_rows() -> list[RuleRow]:
@@ -101,9 +104,8 @@ def _text(rows: list[RuleRow]) -> str:
             lines.append(f"    {d}")
         for kink in row.kinks:
             lines.append(f"    kink where {printer.doprint(kink)} = 0")
-        for arg, need in zip(row.arguments, row.needs, strict=False):
-            if need is not None:
-                lines.append(f"    {arg}: {need if isinstance(need, str) else need[0]}")
+        for arg, need in row.needs.items():
+            lines.append(f"    {arg}: {need if isinstance(need, str) else need[0]}")
         numpy, torch = _code("numpy", row), _code("torch", row)
         lines.append(f"    numpy: {numpy}    torch: {torch}")
     lines += ["", "Matrix operations (G is the adjoint of the result)", ""]

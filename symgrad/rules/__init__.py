@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from . import functions as _functions
 from . import matrix as _matrix
+from . import windows as _windows
 from .calculus import differentiate
 from .functions import (
     bce,
@@ -64,7 +65,7 @@ from .record import (
 from .user import primitive
 
 SCALAR_RULES: tuple[Rule, ...] = _functions.RULES
-MATRIX_RULES: tuple[Rule, ...] = _matrix.RULES
+MATRIX_RULES: tuple[Rule, ...] = _matrix.RULES + _windows.RULES
 
 
 def public_functions() -> dict:

@@ -211,6 +211,61 @@ def _log_softmax_pullback(op, g, ans):
     return (elementwise(lambda gg, lp, t: gg - exp(lp) * t, g, ans, total), None)
 
 
+def _cumulative_pullback(op, g, ans):
+    """A running sum's adjoint is the running sum of G from the other end; a running product's
+    is that of G ⊙ ans, over the entry (written for entries away from 0)."""
+    if op.kind_name == "sum":
+        return (T.Cumulative(g, "sum", op.axis, not op.reverse), None, None, None)
+    backward = T.Cumulative(
+        elementwise(lambda gg, y: gg * y, g, ans), "sum", op.axis, not op.reverse
+    )
+    return (elementwise(lambda s, x: s / x, backward, op.matrix), None, None, None)
+
+
+def _cumulative_code(module: str):
+    def spelling(op, args):
+        function = f"{module}.cum{op.kind_name}"
+        if module == "np":
+            if op.reverse:
+                return (
+                    f"np.flip({function}(np.flip({args[0]}, {op.axis}), axis={op.axis}), {op.axis})"
+                )
+            return f"{function}({args[0]}, axis={op.axis})"
+        if op.reverse:
+            return f"torch.flip({function}(torch.flip({args[0]}, ({op.axis},)), {op.axis}), ({op.axis},))"
+        return f"{function}({args[0]}, {op.axis})"
+
+    return spelling
+
+
+def _cumulative_math(latex: bool):
+    def spelling(op, args):
+        name = f"cum{op.kind_name}"
+        if latex:
+            mark = r"^{\leftarrow}" if op.reverse else ""
+            return rf"\operatorname{{{name}}}{mark}_{{{op.axis}}}\left({args[0]}\right)"
+        return f"{name}{'←' if op.reverse else ''}({args[0]}, axis={op.axis})"
+
+    return spelling
+
+
+def _cumulative_unroll(op, cells, *rest):
+    moved = np.moveaxis(cells, op.axis, -1)
+    out = np.empty(moved.shape, dtype=object)
+    for index in np.ndindex(*moved.shape[:-1]):
+        row = list(moved[index])[::-1] if op.reverse else list(moved[index])
+        running, values = None, []
+        for cell in row:
+            running = (
+                cell
+                if running is None
+                else (running + cell if op.kind_name == "sum" else running * cell)
+            )
+            values.append(running)
+        out[index] = np.array(values[::-1] if op.reverse else values, dtype=object)
+    return np.moveaxis(out, -1, op.axis)
+
+
 def _reshape_pullback(op, g, ans):
     return (T.Reshape(g, T.shape_of(op.matrix)), None)
 
@@ -227,7 +282,10 @@ def _embed_pullback(op, h, ans):
     """The values were placed at the key: their adjoint is the adjoint read at the key."""
     values_shape = T.shape_of(op.values)
     picked = T.Entry(h, op.parts) if not values_shape else T.Index(h, op.parts)
-    if values_shape and T.shape_of(picked) != values_shape:  # a value broadcast over the key
+    have = T.shape_of(picked)
+    if values_shape and have != values_shape:  # values broadcast over the key
+        if len(have) < len(values_shape):
+            picked = T.Reshape(picked, (1,) * (len(values_shape) - len(have)) + have)
         picked = sum_to(picked, values_shape)
     return (picked, None, None)
 
@@ -243,6 +301,25 @@ def _concatenate_pullback(op, g, ans):
         ]
         out.append(T.Index(g, T.key_parts(parts)))
     return tuple(out)
+
+
+def _element_pullback(op, g, ans):
+    """SymPy's A[i, j]: G placed at (i, j)."""
+    parent, i, j = op.args
+    return (T.Embed(g, T.key_parts((int(i), int(j))), T.shape_of(parent)), None, None)
+
+
+def _kronecker_pullback(op, g, ans):
+    """A ⊗ B, with G seen as G[i, k, j, l] = G[i·p + k, j·q + l]: ∂A = Σ_kl G ⊙ B, ∂B = Σ_ij G ⊙ A."""
+    if len(op.args) != 2:
+        raise SymgradError("symgrad differentiates the Kronecker product of two matrices")
+    a, b = op.args
+    (m, n), (p, q) = T.shape_of(a), T.shape_of(b)
+    blocks = T.Permute(T.Reshape(g, (m, p, n, q)), (0, 2, 1, 3))  # G[i, j, k, l]
+    da = T.Reduce(elementwise(lambda gg, bb: gg * bb, blocks, b), "sum", (2, 3), False)
+    spread = T.Reshape(a, (m, n, 1, 1))
+    db = T.Reduce(elementwise(lambda gg, aa: gg * aa, blocks, spread), "sum", (0, 1), False)
+    return (da, db)
 
 
 def _swap_last(x):
@@ -453,6 +530,16 @@ def _embed_math(latex: bool):
     return spelling
 
 
+def _index_domains(op) -> dict:
+    """An array of indices into an axis of n entries holds whole numbers 0 … n − 1."""
+    shape = T.shape_of(op.matrix)
+    return {
+        (part, "index"): ("labels", shape[axis])
+        for axis, part in enumerate(op.parts)
+        if isinstance(part, MatrixExpr)
+    }
+
+
 def _index_parts(op):
     return [op.matrix, *[p for p in op.parts if isinstance(p, MatrixExpr)]]
 
@@ -468,6 +555,16 @@ def _concatenate_code(module: str):
         return f"torch.cat([{', '.join(args[1:])}], dim={op.axis})"
 
     return spelling
+
+
+def _constant_math(op, latex: bool) -> str:
+    """A short constant by its numbers (an index table [0, 1, 2]), a long one by its shape."""
+    array = op.array
+    if array.ndim == 1 and array.size <= 8:
+        numbers = ", ".join(f"{v:g}" for v in array)
+        return rf"\left[{numbers}\right]" if latex else f"[{numbers}]"
+    shape = "×".join(map(str, op.shape))
+    return rf"\mathrm{{const}}_{{{shape}}}" if latex else f"const({shape})"
 
 
 def _constant_code(module: str):
@@ -803,6 +900,24 @@ def _logsumexp(a, axis=None, keepdims=False):
 """}},
     ),
     Rule(
+        "cumsum", T.Cumulative, "reduction", "running sums along an axis (np.cumsum)",
+        ("A", "kind", "axis", "reverse"), ((_A, "sum", 1), (_B3, "sum", 0, True)),
+        pullback=_cumulative_pullback, build=lambda a, kind, axis, reverse=False: T.Cumulative(a, "sum", axis, reverse),
+        matches=lambda op: op.kind_name == "sum",
+        numpy=_cumulative_code("np"), torch=_cumulative_code("torch"),
+        latex=_cumulative_math(True), text=_cumulative_math(False),
+        textbook="∂/∂A: the running sum of G from the other end", unroll=_cumulative_unroll,
+    ),
+    Rule(
+        "cumprod", T.Cumulative, "reduction", "running products along an axis (np.cumprod; entries ≠ 0)",
+        ("A", "kind", "axis", "reverse"), ((_A, "prod", 1), (_B3, "prod", 2)),
+        pullback=_cumulative_pullback, build=lambda a, kind, axis, reverse=False: T.Cumulative(a, "prod", axis, reverse),
+        matches=lambda op: op.kind_name == "prod",
+        numpy=_cumulative_code("np"), torch=_cumulative_code("torch"),
+        latex=_cumulative_math(True), text=_cumulative_math(False),
+        textbook="∂/∂A: (running sum of G ⊙ ans from the other end) / A", unroll=_cumulative_unroll,
+    ),
+    Rule(
         "broadcast", T.Broadcast, "array", "a scalar or array repeated to a shape (np.broadcast_to)",
         ("v", "shape"), ((_ROW, (3, 4)), (_B, (3, 4, 2))), pullback=_broadcast_pullback,
         build=lambda v, shape: T.Broadcast(v, shape),
@@ -818,11 +933,12 @@ def _broadcast(value, shape, dtype, device):
     ),
     Rule(
         "reshape", T.Reshape, "array", "the same entries in another shape, C order (np.reshape)",
-        ("A", "shape"), ((_A, (2, 6)), (_A, (12,)), (_B3, (4, 2, 2))), pullback=_reshape_pullback,
+        ("A", "shape"), ((_A, (2, 6)), (_A, (12,)), (_B3, (4, 3, 2))), pullback=_reshape_pullback,
         build=lambda a, shape: T.Reshape(a, shape),
         numpy=lambda op, a: f"np.reshape({a[0]}, {op.shape})",
         torch=lambda op, a: f"{_grouped(a[0])}.reshape({op.shape})",
-        latex=lambda op, a: a[0], text=lambda op, a: a[0],
+        latex=lambda op, a: rf"\operatorname{{reshape}}_{{{'×'.join(map(str, op.shape))}}}\left({a[0]}\right)",
+        text=lambda op, a: f"reshape({a[0]}, {'×'.join(map(str, op.shape))})",
         textbook="∂/∂A: G in A's shape", unroll=lambda op, a, *rest: a.reshape(op.shape),
     ),
     Rule(
@@ -840,6 +956,7 @@ def _broadcast(value, shape, dtype, device):
         "NumPy's indexing: integers, slices with steps, arrays of indices (a gather)",
         ("A", "key"), ((_A, (1, slice(None, None, 2))), (_A, (-1, 2)), (_B3, (slice(1, 3), 0, [2, 0, 1]))),
         pullback=_index_pullback, build=lambda a, key: T.unwrap(T.index(a, key)), parts=_index_parts,
+        domains=_index_domains,
         numpy=_index_code("np"), torch=_index_code("torch"),
         latex=_index_math(True), text=_index_math(False),
         textbook="∂/∂A: G scattered back to where it was read (added up where read twice)",
@@ -862,7 +979,7 @@ def _index(a, key):
     ),
     Rule(
         "scatter", T.Embed, "array", "zeros but for values placed at a key (np.add.at): indexing's pullback",
-        ("values", "key", "shape"), ((_ROW, (1, slice(None)), (3, 4)),), pullback=_embed_pullback,
+        ("values", "key", "shape"), ((_ROW[0].copy(), (1, slice(None)), (3, 4)), (_ROW, (slice(0, 3, 2), slice(None)), (3, 4))), pullback=_embed_pullback,
         build=lambda v, key, shape: T.Embed(v, T.key_parts(T.concrete_key(key, shape)), shape),
         parts=_embed_parts, numpy=_embed_code("np"), torch=_embed_code("torch"),
         latex=_embed_math(True), text=_embed_math(False),
@@ -900,6 +1017,23 @@ def _embed(values, key, shape, dtype, device):
         unroll=lambda op, axis, *parts: np.concatenate(parts, axis=op.axis),
     ),
     Rule(
+        "element", sympy.matrices.expressions.matexpr.MatrixElement, "array",
+        "SymPy's A[i, j] of a matrix (a scalar)", ("A", "i", "j"), ((_A, 1, 2),),
+        pullback=_element_pullback, build=lambda a, i, j: a[i, j],
+        numpy=lambda op, a: f"{_grouped(a[0])}[{a[1]}, {a[2]}]", torch=lambda op, a: f"{_grouped(a[0])}[{a[1]}, {a[2]}]",
+        latex=lambda op, a: rf"{a[0]}\left[{a[1]},\,{a[2]}\right]", text=lambda op, a: f"{a[0]}[{a[1]}, {a[2]}]",
+        textbook="∂/∂A: G at (i, j), 0 elsewhere", unroll=lambda op, a, i, j: a[int(i), int(j)],
+    ),
+    Rule(
+        "kronecker", sympy.KroneckerProduct, "matrix", "Kronecker product A ⊗ B (np.kron)",
+        ("A", "B"), ((_A[:2, :3].copy(), _B),), pullback=_kronecker_pullback,
+        build=lambda a, b: sympy.KroneckerProduct(a, b),
+        numpy=lambda op, a: f"np.kron({a[0]}, {a[1]})", torch=lambda op, a: f"torch.kron({a[0]}, {a[1]})",
+        latex=lambda op, a: r" \otimes ".join(a), text=lambda op, a: " ⊗ ".join(a),
+        textbook="∂/∂A: Σ_kl G[ip+k, jq+l] B[k, l]; ∂/∂B: Σ_ij G[ip+k, jq+l] A[i, j]",
+        unroll=lambda op, a, b: np.kron(a, b),
+    ),
+    Rule(
         "matmul_nd", T.MatMul, "array", "a @ b with a vector side or batch axes (np.matmul)",
         ("A", "B"), ((_B3, _B), (_B[:, 0].copy(), _B3.transpose(0, 2, 1).copy())),
         pullback=_matmul_nd_pullback, build=lambda a, b: T.MatMul(a, b),
@@ -913,8 +1047,8 @@ def _embed(values, key, shape, dtype, device):
         "constant", T.Constant, "array", "an array of numbers given in the model", ("values",),
         ((_A,),), pullback=lambda op, g, ans: (None,), build=lambda v: v,
         numpy=_constant_code("np"), torch=_constant_code("torch"),
-        latex=lambda op, a: rf"\mathrm{{const}}_{{{'×'.join(map(str, op.shape))}}}",
-        text=lambda op, a: f"const{op.shape}", textbook="constant",
+        latex=lambda op, a: _constant_math(op, True), text=lambda op, a: _constant_math(op, False),
+        textbook="constant",
         unroll=lambda op, *rest: np.asarray(op.array, dtype=object),
     ),
     Rule(

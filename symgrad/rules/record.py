@@ -97,10 +97,20 @@ class Rule:
         """Expressions that are zero exactly where this application is not differentiable."""
         return tuple(self.kink(*applied.args)) if self.kink else ()
 
-    def needs(self, applied) -> tuple:
-        """The domain each argument needs (a name such as "positive", or None)."""
+    def needs(self, applied) -> dict:
+        """What the arguments need, by argument: a domain name ("positive") or
+        ("labels", C), whole numbers 0 … C − 1. A record's ``domains`` gives one entry per
+        argument, or (where what needs a domain sits inside an argument, as an index array
+        inside a key) a mapping from the expression to its domain."""
         needed = self.domains(applied) if callable(self.domains) else self.domains
-        return tuple(needed) + (None,) * (len(applied.args) - len(needed))
+        if isinstance(needed, dict):
+            return needed
+        names = list(self.arguments) + [None] * len(applied.args)
+        return {
+            (arg, names[k]): spec
+            for k, (arg, spec) in enumerate(zip(applied.args, needed, strict=False))
+            if spec is not None
+        }
 
     def spelling(self, target: str) -> Spelling:
         spelled = getattr(self, target)
