@@ -11,6 +11,7 @@ hypothesis is reported only when it reproduces every claimed gradient there.
 from __future__ import annotations
 
 import builtins
+import importlib
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -243,8 +244,11 @@ def kink_evaluator(derivation: Derivation) -> Callable[[Mapping], list[tuple[str
     printer = PRINTERS["numpy"]()
     texts = [(node, printer.doprint(expr)) for node, expr in derivation.kinks]
     namespace: dict = {"np": np}
-    for name in sorted(printer.helpers):
-        exec(printer.helper_sources[name], namespace)
+    for module in printer.modules:  # scipy.special, where a record's NumPy spelling needs it
+        namespace[module.split(".")[0]] = importlib.import_module(module.split(".")[0])
+        importlib.import_module(module)
+    for source in printer.helpers.values():
+        exec(source, namespace)
     compiled = [(node, builtins.compile(text, "<symgrad kink>", "eval")) for node, text in texts]
 
     def evaluate(values: Mapping) -> list[tuple[str, np.ndarray]]:

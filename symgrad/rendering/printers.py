@@ -149,6 +149,8 @@ class MathPrinter(StrPrinter):
             if is_small(array):  # columns of decimals, not a mix of scientific notation
                 return self.matrix([[self.number(v, fixed=True) for v in row] for row in array])
             return self.matrix_summary(array.shape)
+        if array.ndim > 2:  # an image batch is read by its shape, not its first numbers
+            return self.matrix_summary(array.shape)
         flat = [self.number(v) for v in array.ravel()[:limit]]
         if array.size > limit:
             flat.append(self.ellipsis)
@@ -706,7 +708,7 @@ class LatexPrinter(MathPrinter):
         return rule.latex
 
     def shape(self, shape):
-        return r"\ \text{(shape " + r" \times ".join(map(str, shape)) + ")}"
+        return r"\ \text{(shape }" + r" \times ".join(map(str, shape)) + r"\text{)}"
 
     def number(self, value, *, fixed: bool = False) -> str:
         text = format_number(value, self.digits, fixed=fixed)

@@ -557,14 +557,19 @@ def _concatenate_code(module: str):
     return spelling
 
 
+def _times_latex(shape) -> str:
+    return r"\times ".join(map(str, shape))
+
+
 def _constant_math(op, latex: bool) -> str:
     """A short constant by its numbers (an index table [0, 1, 2]), a long one by its shape."""
     array = op.array
     if array.ndim == 1 and array.size <= 8:
         numbers = ", ".join(f"{v:g}" for v in array)
         return rf"\left[{numbers}\right]" if latex else f"[{numbers}]"
-    shape = "×".join(map(str, op.shape))
-    return rf"\mathrm{{const}}_{{{shape}}}" if latex else f"const({shape})"
+    if latex:
+        return rf"\mathrm{{const}}_{{{_times_latex(op.shape)}}}"
+    return f"const({'×'.join(map(str, op.shape))})"
 
 
 def _constant_code(module: str):
@@ -937,7 +942,7 @@ def _broadcast(value, shape, dtype, device):
         build=lambda a, shape: T.Reshape(a, shape),
         numpy=lambda op, a: f"np.reshape({a[0]}, {op.shape})",
         torch=lambda op, a: f"{_grouped(a[0])}.reshape({op.shape})",
-        latex=lambda op, a: rf"\operatorname{{reshape}}_{{{'×'.join(map(str, op.shape))}}}\left({a[0]}\right)",
+        latex=lambda op, a: rf"\operatorname{{reshape}}_{{{_times_latex(op.shape)}}}\left({a[0]}\right)",
         text=lambda op, a: f"reshape({a[0]}, {'×'.join(map(str, op.shape))})",
         textbook="∂/∂A: G in A's shape", unroll=lambda op, a, *rest: a.reshape(op.shape),
     ),
