@@ -11,8 +11,8 @@ hypothesis is reported only when it reproduces every claimed gradient there.
 from __future__ import annotations
 
 import builtins
-import importlib
 import dataclasses
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
