@@ -127,3 +127,13 @@ __all__ = [
     "write_graph",
     *sorted(FUNCTIONS),
 ]
+
+
+def __getattr__(name: str):
+    """``symgrad.strategies`` (Hypothesis strategies) on first use: Hypothesis is a test-time
+    dependency, not one of symgrad's."""
+    if name == "strategies":
+        import importlib
+
+        return importlib.import_module(".strategies", __name__)
+    raise AttributeError(f"module 'symgrad' has no attribute {name!r}")

@@ -13,6 +13,7 @@ Reverse accumulation over the model's DAG, the way a lecture works it by hand:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -333,9 +334,10 @@ class Derivation:
         return render_latex_math(worked_example(self))
 
 
-def derive(model: Model, wrt: Iterable[str] | str | None = None) -> Derivation:
-    """Apply the chain rule to ``model``; ``wrt`` defaults to its parameters (to its inputs when
-    it has none). Second order is ``symgrad.hessian(model)``, which derives again.
+def derive(model: Model | str | os.PathLike, wrt: Iterable[str] | str | None = None) -> Derivation:
+    """Apply the chain rule to ``model`` (or the one model of a model file's path); ``wrt``
+    defaults to its parameters (to its inputs when it has none). Second order is
+    ``symgrad.hessian(model)``, which derives again.
 
     >>> from symgrad import Model, derive
     >>> m = Model("square"); x = m.inputs("x"); w = m.params("w")
@@ -343,6 +345,12 @@ def derive(model: Model, wrt: Iterable[str] | str | None = None) -> Derivation:
     >>> derive(m).gradient("w")
     2*w*x**2
     """
+    if isinstance(model, (str, os.PathLike)):
+        from .loader import load_model  # a front end's convenience: the file holds the model
+
+        model = load_model(os.fspath(model))
+    if not isinstance(model, Model):
+        raise SymgradError(f"derive takes a Model or a model file's path, not {model!r}")
     loss = model.loss_node
     if loss is None:
         raise SymgradError(f"model {model.name!r} has no loss; declare one with m.loss(name, expr)")

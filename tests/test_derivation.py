@@ -195,3 +195,17 @@ def test_a_node_with_many_parents_gets_the_same_local_gradients_from_one_sweep()
     for w in ws:
         expected = sympy.diff(tanh(inner), w).subs(tanh(inner), s)
         assert sympy.simplify(d.local("s", w.name).expr - expected) == 0, w
+
+
+def test_derive_takes_a_model_files_path_and_refuses_anything_else():
+    from .conftest import example_path
+
+    d = derive(example_path("seed002_chain_rule.py"))
+    assert d.model == "chain_rule" and d.gradient("w") != 0
+    with pytest.raises(SymgradError, match="derive takes a Model or a model file's path"):
+        derive(42)
+
+
+def test_symgrad_strategies_is_there_after_import_symgrad():
+    pytest.importorskip("hypothesis")
+    assert callable(symgrad.strategies.points)
