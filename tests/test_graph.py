@@ -218,9 +218,8 @@ def test_every_number_in_a_tensor_graph_is_autograds(name, torch):
         name = f"{printer.doprint(node.symbol)} = "
         assert agrees_printed(label_value(found[node.name], name), o.value(node.name)), node.name
         if node.shape:  # where the matrix lives, and its entries when it is small
-            assert f"∈ ℝ{superscript(node.shape[0])}ˣ{superscript(node.shape[1])}" in "|".join(
-                found[node.name]
-            )
+            lives = "ˣ".join(superscript(n) for n in node.shape)
+            assert f"∈ ℝ{lives}" in "|".join(found[node.name])
     for adjoint in d.adjoints:
         if adjoint.is_loss:
             continue
