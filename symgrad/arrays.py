@@ -664,21 +664,24 @@ class MatMul(ArrayExpr):
 def matmul_shape(a: Shape, b: Shape, left=None, right=None) -> Shape:
     """NumPy's shape of ``a @ b``: a vector promoted to a matrix and the promoted axis dropped
     again, leading (batch) axes broadcast."""
-    what = f"matrix product {brief(left)} @ {brief(right)}"
+
+    def what() -> str:  # written out only for an error: a long operand takes long to print
+        return f"matrix product {brief(left)} @ {brief(right)}"
+
     if not a or not b:
-        raise SymgradError(f"{what}: @ needs arrays on both sides; a scalar multiplies with *")
+        raise SymgradError(f"{what()}: @ needs arrays on both sides; a scalar multiplies with *")
     a2 = (1, *a) if len(a) == 1 else a
     b2 = (*b, 1) if len(b) == 1 else b
     if a2[-1] != b2[-2]:
         raise SymgradError(
-            f"{what}: {brief(left)} is {show_shape(a)} and {brief(right)} is {show_shape(b)}; "
+            f"{what()}: {brief(left)} is {show_shape(a)} and {brief(right)} is {show_shape(b)}; "
             f"the inner sizes {a2[-1]} and {b2[-2]} differ"
         )
     try:
         batch = tuple(int(n) for n in np.broadcast_shapes(a2[:-2], b2[:-2]))
     except ValueError:
         raise SymgradError(
-            f"{what}: the batch shapes {show_shape(a2[:-2])} and {show_shape(b2[:-2])} "
+            f"{what()}: the batch shapes {show_shape(a2[:-2])} and {show_shape(b2[:-2])} "
             "do not broadcast"
         ) from None
     shape = [*batch, a2[-2], b2[-1]]

@@ -314,6 +314,9 @@ class Model:
             ),
             lambda e: elementwise(e.func, *e.args, what=f"{e.func.__name__} in {what}"),
         )
+        if isinstance(expr, sympy.MatrixBase):  # whose own replace acts entry by entry
+            expr = _as_array_operations(expr)
+        expr = expr.replace(lambda e: isinstance(e, MatrixExpr), _as_array_operations)
         for node in sympy.preorder_traversal(expr):
             if isinstance(node, sympy.MatPow) and not node.exp.is_Integer:
                 raise SymgradError(
@@ -362,11 +365,36 @@ class Model:
                 raise SymgradError(f"{what} {why}", where)
 
 
+def _as_array_operations(expr):
+    """SymPy's spellings of what symgrad has array operations for: an explicit Matrix (of numbers
+    or expressions) as the stack of its entries, ``X.applyfunc(f)`` and a Hadamard power as
+    entry-by-entry functions, a power of a 1×1 matrix as the power of its entry."""
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+    from .tensors import stack
+
+    if isinstance(expr, sympy.MatrixBase):
+        rows = [stack(list(row)) for row in expr.tolist()]
+        return unwrap(stack(rows))
+    if isinstance(expr, ElementwiseApplyFunction):
+        return elementwise(expr.function, expr.expr, what=str(expr))
+    if isinstance(expr, sympy.HadamardPower):
+        return elementwise(lambda a, n: a**n, expr.base, expr.exp, what=str(expr))
+    if isinstance(expr, sympy.MatPow) and not expr.exp.is_Integer and shape_of(expr.base) == (1, 1):
+        return elementwise(lambda a, n: a**n, expr.base, expr.exp, what=str(expr))
+    return expr
+
+
 def _check_shape(shape, what: str, where: str | None) -> tuple[int, ...]:
     if shape is None:
         return ()
-    if isinstance(shape, int) and not isinstance(shape, bool):
+    if isinstance(shape, (int, sympy.Integer)) and not isinstance(shape, bool):
         shape = (shape,)
+    if isinstance(shape, (tuple, list, sympy.Tuple)) and all(
+        isinstance(n, sympy.Integer) or (isinstance(n, int) and not isinstance(n, bool))
+        for n in shape
+    ):
+        shape = tuple(int(n) for n in shape)
     if (
         not isinstance(shape, tuple)
         or len(shape) > MAX_RANK

@@ -23,18 +23,13 @@ loss 3, whose gradient is 0), ``matrix_norms`` (8), ``elementwise_applyfunc`` (1
 15651, 15667, ``matpow_derivative`` (exponents 2, 3, 0, −1), and
 ``matexpr_derivative_by_matrix_element`` (its functions ``X + Y`` and ``X + a Y``).
 
-Where SymPy's own spelling is what symgrad refuses (or mishandles), the SymPy spelling is a
-strict xfail with symgrad's message, and the same function is checked in symgrad's spelling
-beside it: ``x.applyfunc(sin)`` (symgrad: ``symgrad.sin(x)``, so all 13 ``applyfunc`` cases
-are in symgrad's spelling); a fractional power of a 1 × 1 matrix, ``(x^T y)**(1/2)`` (symgrad: the entrywise ``sqrt`` or
-``**`` of the 1 × 1 Tensor, for all of ``matrix_norms``' powers); ``HadamardPower(x, i)`` with
-a symbol exponent (symgrad: ``x ** i``); an explicit ``Matrix`` of entries or scalars
-(``X.as_explicit()``, ``M.as_explicit()``, ``MatPow(Matrix([[0, m], [n, 0]]), 3)``; symgrad:
-``symgrad.stack`` of the scalars, raised by SymPy's matrix power of its ``.expr``), and of
-numbers (the Stack Overflow constants and ``MatPow(Matrix(...), 0)``: accepted, then the
-generated code fails; symgrad: the constants as inputs). SymPy's element access
-(``M[1, 2]``, ``w[0, 0]``, ``(x^T a)[0, 0]``, ``trace(A.as_explicit())``) is checked in both
-spellings, and so is ``KroneckerProduct`` (SymPy's answer for ``x x^T x``,
+SymPy's own spellings are accepted and checked beside symgrad's: ``x.applyfunc(sin)`` (and
+``symgrad.sin(x)``, the spelling all 13 ``applyfunc`` cases use), a fractional power of a 1 × 1
+matrix (``(x^T y)**(1/2)``), ``HadamardPower(x, i)`` with a symbol exponent (and ``x ** i``),
+an explicit ``Matrix`` of entries, scalars or numbers (``X.as_explicit()``,
+``MatPow(Matrix([[0, m], [n, 0]]), 3)``, the Stack Overflow constants; symgrad makes it the
+stack of its entries), element access (``M[1, 2]``, ``w[0, 0]``, ``(x^T a)[0, 0]``,
+``trace(A.as_explicit())``) and ``KroneckerProduct`` (SymPy's answer for ``x x^T x``,
 ``KroneckerProduct(I, x^T x) + 2 x x^T``, stated as a function).
 
 Out of scope: derivatives with respect to an entry at a *symbolic* index (``x[i, 0].diff(x[m,
@@ -74,7 +69,7 @@ from sympy import (
 from sympy.matrices.expressions import hadamard_power
 
 import symgrad
-from symgrad import Model, SymgradError
+from symgrad import Model
 
 torch = pytest.importorskip("torch")
 
@@ -170,23 +165,12 @@ def case(name, variables, ours, theirs, *, values=None, shapes=None, spelling="s
     )
 
 
-def refused(message):
-    """SymPy's spelling that symgrad refuses, with symgrad's message: alert when it is fixed."""
-    return pytest.mark.xfail(strict=True, raises=SymgradError, reason=message)
-
-
 t_tr = torch.trace
 t_det = torch.linalg.det
 t_inv = torch.linalg.inv
 I3 = Identity(K)
 POSITIVE = dict.fromkeys("xyabcdX", "pos")
 
-APPLYFUNC = refused(
-    "symgrad has no proven rule for the matrix operation ElementwiseApplyFunction "
-    "(Lambda(_d, sin(_d)).(x)); it will not guess one"
-)
-
-SYMBOL_EXPONENT = refused("the exponent of HadamardPower(x, i) must be a constant")
 
 BY_SCALAR = [
     case("by_scalar-A", "A i", lambda v: v.A, lambda t: t.A),
@@ -201,7 +185,7 @@ BY_SCALAR = [
     case("by_scalar-x**i", "x i", lambda v: v.x**v.i, lambda t: t.x**t.i, values={"x": "pos"},
          spelling="symgrad"),
     case("by_scalar-hadamard_power(x,i)", "x i", lambda v: hadamard_power(v.x, v.i),
-         lambda t: t.x**t.i, values={"x": "pos"}, marks=SYMBOL_EXPONENT),
+         lambda t: t.x**t.i, values={"x": "pos"}),
     case("by_scalar-hadamard_product(x,y)", "x y i", lambda v: hadamard_product(v.x, v.y),
          lambda t: t.x * t.y),
     case("by_scalar-hadamard_product(i1,x,y)", "x y i",
@@ -213,7 +197,7 @@ BY_SCALAR = [
     case("by_scalar-sin(x)", "x i", lambda v: symgrad.sin(v.x), lambda t: torch.sin(t.x),
          spelling="symgrad"),
     case("by_scalar-x.applyfunc(sin)", "x i", lambda v: v.x.applyfunc(sympy.sin),
-         lambda t: torch.sin(t.x), marks=APPLYFUNC),
+         lambda t: torch.sin(t.x)),
     case("by_scalar-Trace(i**2X)", "X i", lambda v: Trace(v.i**2 * v.X),
          lambda t: t_tr(t.i**2 * t.X)),
     case("by_scalar-2mu x", "x mu", lambda v: 2 * v.mu * v.x, lambda t: 2 * t.mu * t.x),
@@ -386,8 +370,6 @@ def nested_trace(v):
     return Trace(Trace(Trace(v.A) * v.A) * v.A)
 
 
-POWER_1x1 = refused("matrix power (x.T*y)**(1/2); symgrad takes A**n for whole n (and inv(A))")
-
 MIXED_AND_NORMS = [
     case("complicated_matrix_expr", "a b A B C D X", complicated, complicated_torch),
     case("mixed-3Trace(A)", "A", lambda v: 3 * Trace(v.A), lambda t: 3 * t_tr(t.A)),
@@ -401,7 +383,7 @@ MIXED_AND_NORMS = [
     case("norms-(xTy)**(1/2)", "x y", lambda v: symgrad.sqrt(v.x.T @ v.y),
          lambda t: torch.sqrt(t.x.T @ t.y), values=POSITIVE, spelling="symgrad"),
     case("norms-(xTy)**(1/2)-sympy", "x y", lambda v: (v.x.T * v.y) ** S.Half,
-         lambda t: torch.sqrt(t.x.T @ t.y), values=POSITIVE, marks=POWER_1x1),
+         lambda t: torch.sqrt(t.x.T @ t.y), values=POSITIVE),
     case("norms-(xTx)**(1/2)", "x", lambda v: symgrad.sqrt(v.x.T @ v.x),
          lambda t: torch.sqrt(t.x.T @ t.x), spelling="symgrad"),
     case("norms-(cTaxTb)**(1/2)", "c a x b", lambda v: symgrad.sqrt(v.c.T @ v.a @ v.x.T @ v.b),
@@ -453,7 +435,7 @@ APPLY = [
          lambda v: v.a.T @ symgrad.log(symgrad.sin(v.X)) @ v.b,
          lambda t: t.a.T @ torch.log(torch.sin(t.X)) @ t.b, values={"X": "angle"}),
 ]  # fmt: skip
-APPLY = [  # symgrad's entrywise functions for SymPy's applyfunc (refused: see by_scalar)
+APPLY = [  # symgrad's entrywise functions for SymPy's applyfunc (SymPy's: see by_scalar)
     pytest.param("symgrad", *p.values[1:], id=p.id) for p in APPLY
 ]
 
@@ -475,7 +457,7 @@ HADAMARD = [
          lambda v: hadamard_power(v.a.T * v.X * v.b, S.Half),
          lambda t: torch.sqrt(t.a.T @ t.X @ t.b), values=POSITIVE),
     case("hadamard-HadamardPower(x,i)", "x i", lambda v: HadamardPower(v.x, v.i),
-         lambda t: t.x**t.i, values={"x": "pos"}, marks=SYMBOL_EXPONENT),
+         lambda t: t.x**t.i, values={"x": "pos"}),
 ]  # fmt: skip
 
 
@@ -506,25 +488,9 @@ def torch_2x2(*rows):
     return torch.stack([torch.stack(list(row)) for row in rows])
 
 
-EXPLICIT_CRASH = pytest.mark.xfail(
-    strict=True,
-    raises=NameError,
-    reason="accepted, but the generated code (NumPy and torch alike) prints SymPy's Matrix: "
-    "NameError: name 'Matrix' is not defined",
-)
-
-
-def symbols_matrix_refused(shown):
-    return refused(
-        f"symgrad has no proven rule for the matrix operation ImmutableDenseMatrix ({shown}); "
-        "it will not guess one"
-    )
-
-
 def matpow_cases(base, exponents):
     """SymPy's MatPow(Matrix(base), e): SymPy's spelling, and symgrad's, whose stack of
-    scalars is raised by SymPy's matrix power on its ``.expr``; ``exponents`` maps each
-    exponent to the mark SymPy's spelling gets."""
+    scalars is raised by SymPy's matrix power on its ``.expr``."""
     name = "[[m,0],[0,m]]" if base == "diagonal" else "[[0,m],[n,0]]"
     variables = "m" if base == "diagonal" else "m n"
 
@@ -533,34 +499,21 @@ def matpow_cases(base, exponents):
             return ((v.m, zero), (zero, v.m))
         return ((zero, v.m), (v.n, zero))
 
-    for e, mark in exponents.items():
+    for e in exponents:
         theirs = lambda t, e=e: torch.linalg.matrix_power(torch_2x2(*rows(t, 0 * t.m)), e)  # noqa: E731
         yield case(f"matpow-{name}**{e}", variables,
                    lambda v, e=e: explicit_2x2(*rows(v, 0 * v.m)).expr ** e, theirs,
                    spelling="symgrad", values={"m": "pos", "n": "pos"})  # fmt: skip
         yield case(f"matpow-{name}**{e}-sympy", variables,
                    lambda v, e=e: MatPow(sympy.Matrix(rows(v, 0)), e), theirs,
-                   values={"m": "pos", "n": "pos"}, marks=mark)  # fmt: skip
+                   values={"m": "pos", "n": "pos"})  # fmt: skip
 
 
 MATPOW = [
-    *matpow_cases("diagonal", {2: symbols_matrix_refused("Matrix([[m, 0], [0, m]])")}),
-    *matpow_cases(
-        "antidiagonal",
-        {
-            3: symbols_matrix_refused("Matrix([[0, m], [n, 0]])"),
-            0: EXPLICIT_CRASH,
-            -1: symbols_matrix_refused("Matrix([[0, m], [n, 0]])"),
-        },
-    ),
+    *matpow_cases("diagonal", (2,)),
+    *matpow_cases("antidiagonal", (3, 0, -1)),
 ]
 
-
-EXPLICIT = refused(
-    "symgrad has no proven rule for the matrix operation ImmutableDenseMatrix "
-    "(Matrix([[X[0, 0], X[0, 1], X[0, 2]], [X[1, 0], X[1, 1], X[1, 2]], [X[2, 0], X[2, 1], "
-    "X[2, 2]]])); it will not guess one"
-)
 
 ISSUES = [
     case("issue_24021-Trace(E)**2+Trace(EET)", "E", lambda v: Trace(v.E) ** 2 + Trace(v.E * v.E.T),
@@ -569,7 +522,7 @@ ISSUES = [
          shapes={"x": (2, 1), "m1": (2, 2), "m3": (2, 1)}, spelling="symgrad",
          values={"m1": "stackoverflow_m1", "m3": "stackoverflow_m3"}),
     case("stackoverflow-xTm1x+xTm3+6-sympy", "x", stackoverflow, stackoverflow_torch,
-         shapes={"x": (2, 1)}, marks=EXPLICIT_CRASH),
+         shapes={"x": (2, 1)}),
     case("issue_25118-trace(F)-1", "F", lambda v: trace(v.F) - 1, lambda t: t_tr(t.F) - 1),
     case("issue_25118-Trace(FTF)-3", "F", lambda v: Trace(v.F.T * v.F) - 3,
          lambda t: t_tr(t.F.T @ t.F) - 3),
@@ -593,13 +546,9 @@ ISSUES = [
          lambda t: t.x / t_tr(t.x.T @ t.x)),
     case("issue_17229-M[1,2]", "M", lambda v: v.M[1, 2], lambda t: t.M[1, 2], spelling="symgrad"),
     case("issue_17229-M[1,2]-sympy", "M", lambda v: v.M[1, 2], lambda t: t.M[1, 2]),
-    case("issue_17229-M.as_explicit()", "M", lambda v: v.M.as_explicit(), lambda t: t.M,
-         marks=refused(
-             "symgrad has no proven rule for the matrix operation ImmutableDenseMatrix "
-             "(Matrix([[M[0, 0], M[0, 1], M[0, 2]], [M[1, 0], M[1, 1], M[1, 2]], [M[2, 0], "
-             "M[2, 1], M[2, 2]]])); it will not guess one")),
+    case("issue_17229-M.as_explicit()", "M", lambda v: v.M.as_explicit(), lambda t: t.M),
     case("issue_15651-X.as_explicit()X", "X", lambda v: v.X.as_explicit() * v.X,
-         lambda t: t.X @ t.X, marks=EXPLICIT),
+         lambda t: t.X @ t.X),
     case("issue_15651-XX", "X", lambda v: v.X @ v.X, lambda t: t.X @ t.X, spelling="symgrad"),
     case("issue_15667-Trace(A)A", "A", lambda v: Trace(v.A) * v.A, lambda t: t_tr(t.A) * t.A),
     *MATPOW,
@@ -618,12 +567,6 @@ def test_sympy_case_equals_torch(spelling, variables, ours, theirs, values, shap
     check(spelling, variables, ours, theirs, values, shapes)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SymgradError,
-    reason="input 'W': shape must be a tuple of up to 4 positive integers ((), (n,), (rows, "
-    "cols), …), got (3, 3)",
-)
 def test_a_sympy_expressions_shape_declares_an_input():
     """``expr.shape`` of a SymPy matrix expression holds SymPy Integers (the weights above are
     declared with ``int``s for this reason)."""
