@@ -23,6 +23,10 @@ from symgrad.rules import records
 
 from .conftest import EXAMPLES, KATEX, ROOT
 
+# minutes of sweeps: CI runs them (python -m pytest -m slow); the everyday run leaves them out
+pytestmark = pytest.mark.slow
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 EXAMPLE_NAMES = sorted(path.stem for path in EXAMPLES.glob("*.py"))
 

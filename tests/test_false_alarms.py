@@ -12,6 +12,10 @@ from symgrad import Abs, Max, Model, relu
 
 from .conftest import EXAMPLES, load_example
 
+# minutes of sweeps: CI runs them (python -m pytest -m slow); the everyday run leaves them out
+pytestmark = pytest.mark.slow
+
+
 EXAMPLE_FILES = sorted(path.name for path in EXAMPLES.glob("*.py"))
 SWEEP = 200
 

@@ -10,6 +10,9 @@ import symgrad
 
 from .support.mutations import MUTATIONS, model_for
 
+# minutes of sweeps: CI runs them (python -m pytest -m slow); the everyday run leaves them out
+pytestmark = pytest.mark.slow
+
 
 def test_the_catalogue_has_at_least_twenty_kinds():
     assert len({m.kind for m in MUTATIONS}) >= 20

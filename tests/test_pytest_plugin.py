@@ -87,6 +87,7 @@ NETWORK = ("Could not find a version", "No matching distribution", "Network is u
            "Temporary failure in name resolution", "Connection refused")  # fmt: skip
 
 
+@pytest.mark.slow  # a fresh virtual environment, or a verify long enough to show progress
 def test_plugin_in_a_fresh_project_that_installed_only_symgrad(tmp_path):
     source = tmp_path / "symgrad-src"  # a copy, so the build leaves the checkout clean
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(

@@ -150,6 +150,7 @@ def test_verify_on_cuda():
         assert report.ok, str(report)
 
 
+@pytest.mark.slow  # a fresh virtual environment, or a verify long enough to show progress
 def test_progress_bar_on_stderr_when_it_takes_longer_than_a_moment():
     env = {**os.environ, "SYMGRAD_PROGRESS": "1"}
     done = subprocess.run(
