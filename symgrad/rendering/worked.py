@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ from .printers import is_small
 SECTIONS = ("model", "forward", "loss", "backward", "update", "closed", "hessian", "hvp")
 HESSIAN_ENTRIES = 6  # variables up to which each second derivative is written out
 HESSIAN_MATRIX = 10  # variables up to which the Hessian is shown as a matrix (pmatrix's limit)
-CLOSED_FORM_SECONDS = 20.0  # for simplifying all the closed forms of one example
+# for simplifying all the closed forms of one example (a test on a loaded machine sets more)
+CLOSED_FORM_SECONDS = float(os.environ.get("SYMGRAD_CLOSED_FORM_SECONDS", "20"))
 HVP_FORMULA_OPS = 40  # operations up to which a Hessian-vector product's formula is written out
 
 
