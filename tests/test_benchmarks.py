@@ -24,6 +24,7 @@ def test_named_node_derivation_grows_linearly_with_depth():
     assert len(steps) == 1, sizes  # the same number of operations added per layer
 
 
+@pytest.mark.slow
 def test_derivation_benchmark_smoke(tmp_path):
     output = tmp_path / "derivation.md"
     table = derivation.main(
@@ -45,6 +46,7 @@ def test_wide_model_builds_and_matches_its_example():
     assert len(g) == 200
 
 
+@pytest.mark.slow
 def test_evaluation_benchmark_smoke(tmp_path):
     from benchmarks import evaluation
 
@@ -60,6 +62,7 @@ def test_evaluation_benchmark_smoke(tmp_path):
     assert plot_evaluation(output.with_suffix(".json")).stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_verification_benchmark_smoke(tmp_path):
     pytest.importorskip("torch")
     from benchmarks import verification

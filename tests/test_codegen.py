@@ -275,6 +275,7 @@ def test_every_table_function_has_code_in_both_backends(torch):
             assert float(g[name]) == pytest.approx(t[name].grad.item(), rel=1e-12), (backend, name)
 
 
+@pytest.mark.slow
 def test_jit_hands_the_torch_code_to_torch_compile(torch):
     import shutil
 

@@ -115,6 +115,7 @@ def near_a_kink(derivation, values):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(recipes())
+@pytest.mark.slow
 def test_random_graphs_agree_with_autograd(recipe):
     n_params, steps, loss, point = recipe
     derivation = symgrad.derive(build(n_params, steps, loss), wrt=[*point])

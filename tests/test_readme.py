@@ -40,6 +40,7 @@ def workdir(tmp_path):
 
 
 @pytest.mark.parametrize("command", console_commands()[2:])
+@pytest.mark.slow
 def test_console_command_runs(workdir, command):
     command, _, expected = command.partition("  # exits ")  # a command shown failing on purpose
     args = shlex.split(command)

@@ -37,6 +37,7 @@ def derivation_of(name):
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("example", EXAMPLE_FILES)
+@pytest.mark.slow
 def test_standalone_latex_compiles_and_fits_the_page(example, variant, pdflatex, tmp_path):
     source = symgrad.render(derivation_of(example), "latex", standalone=True, **VARIANTS[variant])
     code, log, pdf = pdflatex(source, tmp_path)
@@ -77,6 +78,7 @@ def test_the_seed003_pdf_says_what_the_note_says(pdflatex, tmp_path):
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 @pytest.mark.parametrize("example", EXAMPLE_FILES)
+@pytest.mark.slow
 def test_markdown_math_parses_with_katex(example, lang, katex):
     markdown = symgrad.render(
         derivation_of(example), "markdown", lr=0.5, closed_form=True, lang=lang
@@ -97,6 +99,7 @@ def test_jupyter_latex_parses_with_katex(katex):
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,6}(_[A-Za-z0-9]{1,5}){0,2}", fullmatch=True),
                 min_size=1, max_size=20))  # fmt: skip
+@pytest.mark.slow
 def test_any_allowed_name_typesets(names):
     """Every identifier check_name accepts becomes TeX that KaTeX parses."""
     node = shutil.which("node")
@@ -245,6 +248,7 @@ def wide_model():
     return symgrad.derive(m)
 
 
+@pytest.mark.slow
 def test_formulas_wider_than_the_page_are_broken_to_fit(pdflatex, tmp_path, monkeypatch):
     # SymPy cannot simplify these closed forms quickly; a small budget keeps the test short.
     monkeypatch.setattr(symgrad.rendering.worked, "CLOSED_FORM_SECONDS", 1.0)

@@ -203,6 +203,7 @@ def test_a_compiled_gradient_can_be_the_claim():
     flat=st.integers(0, 1000 * 100 + 100 * 2 - 1),
     size=st.sampled_from([1e-2, -1e-2, 1.0]),
 )
+@pytest.mark.slow
 def test_one_wrong_entry_anywhere_in_the_seed_004_gradient_is_caught_and_located(flat, size):
     d = _seed004()
     grad = symgrad.compile(d, "numpy")
@@ -444,6 +445,7 @@ def test_a_witness_dispute_of_the_oracle_does_not_fail_someone_else_s_right_grad
     assert not own.ok
 
 
+@pytest.mark.slow
 def test_the_lecture_s_backward_at_a_dead_unit_is_a_kink_not_a_mismatch():
     m = load_example("seed004_relu_mlp.py")
     point = {k: np.array(v) for k, v in m.example_point.items()}

@@ -264,6 +264,7 @@ def test_batched_example_shows_values_and_reduced_gradients(torch):
     assert "pred = Wx + b = [0, 0, 0]" in text
 
 
+@pytest.mark.slow
 def test_closed_forms_are_the_gradients(torch):
     """Each closed form, evaluated at the point by SymPy, is autograd's gradient."""
     derivation = symgrad.derive(load_example("seed003_two_layer_sigmoid.py"))
