@@ -59,7 +59,9 @@ def brief(expr) -> str:
     expr = getattr(expr, "expr", expr)
     if isinstance(expr, (sympy.Symbol, sympy.MatrixSymbol, ArraySymbol)):
         return text_name(str(expr.name))
-    text = str(expr)
+    if isinstance(expr, Constant) or (isinstance(expr, np.ndarray) and expr.ndim > 0):
+        return f"an array of shape {show_shape(tuple(expr.shape))}"
+    text = " ".join(str(expr).split())  # one line
     return text if len(text) <= 40 else text[:37] + "…"
 
 

@@ -536,6 +536,8 @@ def _children(op) -> tuple:
     if isinstance(op, T.Elementwise):
         return op.operands
     if isinstance(op, sympy.Piecewise):  # its pieces pair values with conditions
+        if _reads_arrays(op):
+            return tuple(value for value, _ in op.args)
         return tuple(sorted(op.free_symbols, key=str))
     return tuple(a for a in op.args if isinstance(a, sympy.Basic))
 
@@ -590,6 +592,14 @@ def _shares(op, g, ans, node: Node, wanted: set) -> list[tuple]:
             for i, arg in enumerate(op.args)
             if arg.free_symbols & wanted
         ]
+    if isinstance(op, sympy.Piecewise) and _reads_arrays(op):
+        # each piece's value gets the adjoint where its condition picks it; a condition is a
+        # step, whose derivative is 0 off its jump
+        return [
+            (value, _scale(g, _picked(op, i)))
+            for i, (value, _) in enumerate(op.args)
+            if value.free_symbols & wanted
+        ]
     if rule is not None and rule.through is not None:  # a Piecewise: its pieces are no values
         return [
             (symbol, _scale(g, _checked(differentiate(op, symbol), op, where, node)))
@@ -608,6 +618,16 @@ def _shares(op, g, ans, node: Node, wanted: set) -> list[tuple]:
             raise SymgradError(f"{where}: {error.message}", node.where) from None
         out.append((arg, _scale(g, _checked(partial, op, where, node))))
     return out
+
+
+def _reads_arrays(expr) -> bool:
+    """An expression that reads entries of arrays (its symbols are no scalars of their own)."""
+    return any(isinstance(s, MatrixExpr) for s in expr.free_symbols)
+
+
+def _picked(op: sympy.Piecewise, i: int):
+    """1 where ``op`` takes its piece ``i``, else 0."""
+    return sympy.Piecewise(*[(1 if j == i else 0, c) for j, (_, c) in enumerate(op.args)])
 
 
 def _scale(g, factor):

@@ -29,6 +29,11 @@ class Domain:
     high_closed: bool = False
     values: tuple[float, ...] | None = None  # a finite set ("binary")
 
+    @property
+    def is_labels(self) -> bool:
+        """Class labels: whole numbers, which may index an array."""
+        return self.name == "labels" or self.name.startswith("labels ")
+
     def contains(self, value) -> bool:
         array = np.asarray(value, dtype=np.float64)
         if self.name == "labels" and self.values is None:  # whole numbers, how many not known

@@ -244,7 +244,8 @@ class Model:
         symbol = array_symbol(name, shape)
         self._variables[name] = Variable(name, symbol, role, where, shape, domain)
         self._names_by_symbol[symbol] = name
-        return Tensor(symbol) if shape else symbol
+        is_labels = role == "input" and domain is not None and domain.is_labels
+        return Tensor(symbol, is_labels) if shape else symbol
 
     def _claim(self, name: str, where: str | None) -> None:
         previous = self._variables.get(name) or self._nodes.get(name)

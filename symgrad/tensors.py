@@ -269,14 +269,17 @@ def _condition(mask):
 class Tensor:
     """An array quantity of a model, with NumPy's operators, indexing and methods."""
 
-    __slots__ = ("expr",)
+    # is_labels: a model input declared as class labels, the one array of the model that may
+    # index another (its entries are whole numbers)
+    __slots__ = ("expr", "is_labels")
     _op_priority = 1000.0  # SymPy defers to our operators when a Tensor is involved
     __array_priority__ = 1000.0
 
-    def __init__(self, expr):
+    def __init__(self, expr, is_labels: bool = False):
         if not isinstance(expr, MatrixExpr):
             raise TypeError(f"a Tensor holds an array expression, not {expr!r}")
         self.expr = expr
+        self.is_labels = is_labels
 
     # SymPy interoperation
     def _sympy_(self):
@@ -306,11 +309,15 @@ class Tensor:
 
     __str__ = __repr__
 
-    def __hash__(self):
-        return hash(self.expr)
+    # NumPy's == and != compare entry by entry and give masks; so, as a NumPy array, a Tensor
+    # is no dictionary key (compare expressions with a.expr == b.expr)
+    __hash__ = None
 
     def __eq__(self, other):
-        return isinstance(other, Tensor) and self.expr == other.expr
+        return _binary(lambda a, b: _mask(sympy.Eq(a, b)), self, other, "==")
+
+    def __ne__(self, other):
+        return _binary(lambda a, b: _mask(sympy.Ne(a, b)), self, other, "!=")
 
     def __bool__(self):
         raise SymgradError(
@@ -384,36 +391,58 @@ class Tensor:
     def __ge__(self, other):
         return _binary(lambda a, b: _mask(a >= b), self, other, ">=")
 
+    # NumPy's own functions called on a Tensor (np.exp(Z), np.sum(Z, axis=1), ndarray + Z)
+    def __array_ufunc__(self, ufunc, method, *inputs, **keywords):
+        name = ufunc.__name__
+        if method != "__call__":
+            raise SymgradError(f"symgrad cannot take np.{name}.{method} of a symbolic array")
+        _no_keywords(f"np.{name} of a symbolic array", keywords)
+        if name in _UFUNC_OPERATORS:
+            function, symbol = _UFUNC_OPERATORS[name]
+            if len(inputs) == 1:
+                return Tensor(elementwise(function, inputs[0], what=f"{symbol}{brief(inputs[0])}"))
+            return _binary(function, *inputs, symbol)
+        if name == "matmul":
+            return matmul(*inputs)
+        return _numpy_function(_UFUNC_NAMES.get(name, name))(*inputs)
+
+    def __array_function__(self, function, types, args, keywords):
+        name = function.__name__
+        return _numpy_function(_ARRAY_FUNCTION_NAMES.get(name, name))(*args, **keywords)
+
     # indexing
     def __getitem__(self, key):
         return index(self, key)
 
-    # NumPy's methods
-    def sum(self, axis=None, keepdims=False):
-        return sum(self, axis=axis, keepdims=keepdims)
+    # NumPy's methods (a keyword NumPy takes and symgrad cannot honour is refused by name)
+    def sum(self, axis=None, keepdims=False, **keywords):
+        return sum(self, axis=axis, keepdims=keepdims, **keywords)
 
-    def mean(self, axis=None, keepdims=False):
-        return mean(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims=False, **keywords):
+        return mean(self, axis=axis, keepdims=keepdims, **keywords)
 
-    def max(self, axis=None, keepdims=False):
-        return max(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False, **keywords):
+        return max(self, axis=axis, keepdims=keepdims, **keywords)
 
-    def min(self, axis=None, keepdims=False):
-        return min(self, axis=axis, keepdims=keepdims)
+    def min(self, axis=None, keepdims=False, **keywords):
+        return min(self, axis=axis, keepdims=keepdims, **keywords)
 
-    def prod(self, axis=None, keepdims=False):
-        return prod(self, axis=axis, keepdims=keepdims)
+    def prod(self, axis=None, keepdims=False, **keywords):
+        return prod(self, axis=axis, keepdims=keepdims, **keywords)
 
-    def var(self, axis=None, keepdims=False, ddof=0):
-        return var(self, axis=axis, keepdims=keepdims, ddof=ddof)
+    def var(self, axis=None, keepdims=False, ddof=0, **keywords):
+        return var(self, axis=axis, keepdims=keepdims, ddof=ddof, **keywords)
 
-    def std(self, axis=None, keepdims=False, ddof=0):
-        return std(self, axis=axis, keepdims=keepdims, ddof=ddof)
+    def std(self, axis=None, keepdims=False, ddof=0, **keywords):
+        return std(self, axis=axis, keepdims=keepdims, ddof=ddof, **keywords)
 
-    def reshape(self, *shape):
+    def reshape(self, *shape, **keywords):
+        _no_keywords("reshape", keywords)
         return reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def transpose(self, *axes):
+        if len(axes) == 1 and axes[0] is not None and not isinstance(axes[0], (tuple, list)):
+            return transpose(self, axes)  # a.transpose(0) of a vector
         return transpose(self, axes[0] if len(axes) == 1 else (axes or None))
 
     def swapaxes(self, axis1, axis2):
@@ -422,19 +451,63 @@ class Tensor:
     def squeeze(self, axis=None):
         return squeeze(self, axis)
 
-    def cumsum(self, axis=None):
-        return cumsum(self, axis)
+    def cumsum(self, axis=None, **keywords):
+        return cumsum(self, axis, **keywords)
 
-    def cumprod(self, axis=None):
-        return cumprod(self, axis)
+    def cumprod(self, axis=None, **keywords):
+        return cumprod(self, axis, **keywords)
 
-    def clip(self, lo, hi):
+    def clip(self, a_min=None, a_max=None, **keywords):
+        """ndarray.clip: bounds by position, or NumPy 2's min= and max=."""
         from .rules import clip
 
+        lo, hi = keywords.pop("min", a_min), keywords.pop("max", a_max)
+        _no_keywords("clip", keywords)
+        if lo is None and hi is None:
+            raise SymgradError("clip needs a lower or an upper bound")
+        if hi is None:
+            return Tensor(elementwise(sympy.Max, self, lo, what="clip"))
+        if lo is None:
+            return Tensor(elementwise(sympy.Min, self, hi, what="clip"))
         return clip(self, lo, hi)
 
     def inv(self) -> Tensor:
         return inv(self)
+
+
+# NumPy's ufuncs that are operators, by their names
+_UFUNC_OPERATORS = {
+    "add": (lambda a, b: a + b, "+"),
+    "subtract": (lambda a, b: a - b, "-"),
+    "multiply": (lambda a, b: a * b, "*"),
+    "divide": (lambda a, b: a / b, "/"),
+    "power": (lambda a, b: a**b, "**"),
+    "float_power": (lambda a, b: a**b, "**"),
+    "negative": (lambda a: -a, "-"),
+    "positive": (lambda a: a, "+"),
+    "less": (lambda a, b: _mask(a < b), "<"),
+    "less_equal": (lambda a, b: _mask(a <= b), "<="),
+    "greater": (lambda a, b: _mask(a > b), ">"),
+    "greater_equal": (lambda a, b: _mask(a >= b), ">="),
+    "equal": (lambda a, b: _mask(sympy.Eq(a, b)), "=="),
+    "not_equal": (lambda a, b: _mask(sympy.Ne(a, b)), "!="),
+}
+_UFUNC_NAMES = {"absolute": "abs", "true_divide": "divide", "fabs": "abs"}
+_ARRAY_FUNCTION_NAMES = {"amax": "max", "amin": "min", "round_": "round"}
+
+
+def _numpy_function(name: str) -> Callable:
+    """symgrad's function of NumPy's name: an array operation of this module, or a record's
+    function (exp, maximum, …)."""
+    from .rules import public_functions
+
+    function = public_functions().get(name) or _ARRAY_FUNCTIONS.get(name)
+    if function is None:
+        raise SymgradError(
+            f"symgrad has no np.{name} for symbolic arrays; write the model with symgrad's "
+            "functions (symgrad.public_functions() lists them)"
+        )
+    return function
 
 
 def _binary(function, left, right, symbol: str) -> Tensor:
@@ -517,7 +590,7 @@ def swapaxes(a, axis1: int, axis2: int):
 
 def reshape(a, shape):
     """The same entries in ``shape`` (one size may be −1), in C order as np.reshape."""
-    array = _array(a, "reshape")
+    array = as_operand(a, "reshape")
     have = shape_of(array)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     size = int(np.prod(have))
@@ -543,6 +616,8 @@ def reshape(a, shape):
         return _result(array)
     if not new:
         return entry_of(array, (0,) * len(have))
+    if not have:  # a scalar as an array of one entry
+        return Tensor(Broadcast(array, new))
     return Tensor(Reshape(array, new))
 
 
@@ -573,7 +648,9 @@ def squeeze(a, axis=None):
 
 
 def concatenate(arrays: Sequence, axis: int = 0):
-    """Arrays joined along ``axis`` (np.concatenate)."""
+    """Arrays joined along ``axis`` (np.concatenate); ``axis=None`` joins them flattened."""
+    if axis is None:
+        return concatenate([reshape(a, (-1,)) for a in arrays], 0)
     parts = [_array(a, "concatenate") for a in arrays]
     if not parts:
         raise SymgradError("concatenate needs at least one array")
@@ -600,6 +677,8 @@ def concatenate(arrays: Sequence, axis: int = 0):
 
 def stack(arrays: Sequence, axis: int = 0):
     """Arrays of one shape stacked along a new ``axis`` (np.stack)."""
+    if axis is None:
+        raise SymgradError("stack needs a whole number for axis (NumPy refuses axis=None)")
     parts = [as_operand(a, "stack") for a in arrays]
     if not parts:
         raise SymgradError("stack needs at least one array")
@@ -631,29 +710,26 @@ def index(a, key):
     array = _array(a, "indexing")
     shape = shape_of(array)
     key = key if isinstance(key, tuple) else (key,)
-    parts, new_axes = [], []
+    parts = []
     for part in key:
-        if part is Ellipsis:
-            parts.append(Ellipsis)
-        elif part is None:
-            new_axes.append(len(parts))
-            parts.append(None)
-        elif isinstance(part, slice) or (
-            isinstance(part, (int, np.integer)) and not isinstance(part, bool)
-        ):
+        if part is Ellipsis or part is None or isinstance(part, slice):
             parts.append(part)
-        elif isinstance(part, Integer):
+        elif isinstance(part, (int, np.integer, Integer)) and not isinstance(part, bool):
             parts.append(int(part))
         else:
-            parts.append(_index_array(part))
-    # NumPy decides the shape (and refuses what it refuses)
-    numpy_key = tuple(
-        np.zeros(shape_of(p), dtype=np.intp) if isinstance(p, MatrixExpr) else p for p in parts
-    )
+            parts.append(_index_array(part, array))
+    # NumPy decides the shape, the bounds of constant index arrays included, and refuses what
+    # it refuses
+    numpy_key = tuple(_numpy_part(p) for p in parts)
     try:
         result_shape = tuple(int(n) for n in stand_in(shape)[numpy_key].shape)
     except IndexError as error:
         raise SymgradError(f"{brief(array)}[…] of shape {show_shape(shape)}: {error}") from None
+    if 0 in result_shape:
+        raise SymgradError(
+            f"{brief(array)}[…] of shape {show_shape(shape)} selects no entries (shape "
+            f"{show_shape(result_shape)}); symgrad's arrays are not empty"
+        )
     check_rank(result_shape, "indexing")
     plain = concrete_key([p for p in parts if p is not None], shape)
     if all(
@@ -665,6 +741,8 @@ def index(a, key):
         picked = entry_of(array, tuple(plain))
     else:
         picked = Index(array, key_parts(plain))
+        if any(p is None for p in parts) and picked.advanced:
+            picked = _place_advanced_axes(picked, parts, shape)
     if shape_of(picked) != result_shape:  # a None added axes
         if not result_shape:
             return picked
@@ -672,6 +750,37 @@ def index(a, key):
             return Tensor(Broadcast(picked, result_shape))
         picked = Reshape(picked, result_shape)
     return _result(picked)
+
+
+def _place_advanced_axes(picked, parts: list, shape: Shape):
+    """NumPy puts the axes of the index arrays where the first of them stands when they stand
+    together, and in front when a slice, ``...`` or a new axis (None) parts them. Without its
+    None the key may keep them together: move them where the key with None puts them."""
+    size = len(shape_of(picked)) - builtins.sum(
+        1 for p in concrete_key([p for p in parts if p is not None], shape) if isinstance(p, slice)
+    )
+    before = _axes_before_advanced(parts, shape)
+    before_without_none = _axes_before_advanced([p for p in parts if p is not None], shape)
+    if before == before_without_none:
+        return picked
+    rest = [
+        k
+        for k in range(len(shape_of(picked)))
+        if not before_without_none <= k < before_without_none + size
+    ]
+    block = list(range(before_without_none, before_without_none + size))
+    return Permute(picked, tuple(rest[:before] + block + rest[before:]))
+
+
+def _axes_before_advanced(parts: list, shape: Shape) -> int:
+    """How many sliced axes come before the axes of the index arrays in NumPy's result."""
+    advanced = [k for k, p in enumerate(parts) if isinstance(p, (int, MatrixExpr))]
+    if advanced[-1] - advanced[0] + 1 != len(advanced):  # parted: in front
+        return 0
+    width = len(shape) - builtins.sum(1 for p in parts if p is not Ellipsis and p is not None)
+    return builtins.sum(
+        width if p is Ellipsis else 1 for p in parts[: advanced[0]] if p is not None
+    )
 
 
 def concrete_key(parts, shape: Shape) -> list:
@@ -691,6 +800,8 @@ def concrete_key(parts, shape: Shape) -> list:
             plain.append(slice(start, stop, step))
         elif isinstance(part, (int, np.integer)):
             plain.append(int(part) % shape[axis])
+        elif isinstance(part, Constant):  # NumPy has checked the bounds
+            plain.append(Constant(part.array % shape[axis]))
         else:
             plain.append(part)
         axis += 1
@@ -698,21 +809,50 @@ def concrete_key(parts, shape: Shape) -> list:
     return plain
 
 
-def _index_array(part):
-    """An index array: a constant of whole numbers, or an array of the model (labels)."""
-    if isinstance(part, (Tensor, MatrixExpr)):
-        return unwrap(part)
-    array = np.asarray(part)
-    if array.dtype == bool:
+def _index_array(part, array):
+    """An index array: a constant of whole numbers, or a model input declared as labels."""
+    if isinstance(part, Tensor) and part.is_labels:
+        return part.expr
+    if isinstance(part, (Tensor, MatrixExpr, sympy.Basic)):
+        if isinstance(part, Tensor) and _is_mask(part.expr):
+            raise _mask_refusal()
         raise SymgradError(
-            "indexing by a boolean mask gives a shape that depends on the values; "
-            "use symgrad.where(mask, a, b)"
+            f"{brief(array)}[{brief(part)}]: an index array holds whole numbers; of a model's "
+            "arrays only an input declared with domain=('labels', C) can index"
         )
-    if array.dtype.kind not in "iu":
+    values = np.asarray(part)
+    if values.dtype == bool:
+        raise _mask_refusal()
+    if values.dtype.kind not in "iu":
         raise SymgradError(
             f"an index must be a whole number, a slice or an array of them, got {part!r}"
         )
-    return Constant(array)
+    if values.ndim == 0:  # NumPy reads it as the integer
+        return int(values)
+    return Constant(values)
+
+
+def _is_mask(expr) -> bool:
+    """An array of comparisons (0/1 entries), what ``Z > 0`` gives."""
+    return isinstance(expr, Elementwise) and _condition(expr.template.expr) != sympy.Ne(
+        expr.template.expr, 0
+    )
+
+
+def _mask_refusal() -> SymgradError:
+    return SymgradError(
+        "indexing by a boolean mask gives a shape that depends on the values; "
+        "use symgrad.where(mask, a, b)"
+    )
+
+
+def _numpy_part(part):
+    """A part of an index key as NumPy takes it: a constant's values, a stand-in for labels."""
+    if isinstance(part, Constant):
+        return part.array.astype(np.intp)
+    if isinstance(part, MatrixExpr):
+        return np.zeros(shape_of(part), dtype=np.intp)
+    return part
 
 
 # --- reductions -------------------------------------------------------------------------------
@@ -1078,3 +1218,12 @@ def check_shapes(expr, what: str) -> None:
                     f"{what}: {type(node).__name__.lower()} needs a square matrix; "
                     f"{brief(node.arg)} is {show_shape(shape)}"
                 )
+
+
+# NumPy's array functions that symgrad implements here, by NumPy's names
+_ARRAY_FUNCTIONS = {
+    function.__name__: function
+    for function in (sum, mean, max, min, prod, var, std, cumsum, cumprod, reshape, transpose,
+                     swapaxes, squeeze, expand_dims, concatenate, stack, where, matmul, trace,
+                     det, inv, norm)
+}  # fmt: skip

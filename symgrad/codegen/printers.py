@@ -135,10 +135,17 @@ class CodePrinter(StrPrinter):
         return f"({self._print(expr.lhs)} {expr.rel_op} {self._print(expr.rhs)})"
 
     def _print_And(self, expr):
-        return " & ".join(self._print(a) for a in expr.args)
+        return " & ".join(self._print_operand(a) for a in expr.args)
 
     def _print_Or(self, expr):
-        return " | ".join(self._print(a) for a in expr.args)
+        return " | ".join(self._print_operand(a) for a in expr.args)
+
+    def _print_operand(self, condition) -> str:
+        text = self._print(condition)
+        return f"({text})" if isinstance(condition, (sympy.And, sympy.Or)) else text
+
+    def _print_ITE(self, expr):  # a where of a where: (a and b) or (not a and c)
+        return self._print(expr.to_nnf())
 
     def _print_Not(self, expr):
         return f"~{self._print(expr.args[0])}"

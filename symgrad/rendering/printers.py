@@ -337,10 +337,17 @@ class MathPrinter(StrPrinter):
         return f"{self._print(expr.lhs)} {relation} {self._print(expr.rhs)}"
 
     def _print_And(self, expr):
-        return self.conjunction.join(self._print(a) for a in expr.args)
+        return self.conjunction.join(self._print_operand(a) for a in expr.args)
 
     def _print_Or(self, expr):
-        return self.disjunction.join(self._print(a) for a in expr.args)
+        return self.disjunction.join(self._print_operand(a) for a in expr.args)
+
+    def _print_operand(self, condition) -> str:
+        text = self._print(condition)
+        return self.group(text) if isinstance(condition, (sympy.And, sympy.Or)) else text
+
+    def _print_ITE(self, expr):  # a where of a where: (a and b) or (not a and c)
+        return self._print(expr.to_nnf())
 
     def _print_Mul(self, expr):
         if _is_negative(expr):

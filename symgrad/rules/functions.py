@@ -412,13 +412,19 @@ def _piecewise_parts(op):
     return out
 
 
-def _piecewise_code(where: str, nan: str, constant: str = "{}"):
+def _float_literal(text: str) -> str:
+    """A whole number written as a float: np.where of two whole numbers would be int64."""
+    return f"{text}.0" if text.lstrip("-").isdigit() else text
+
+
+def _piecewise_code(where: str, nan: str, constant="{}"):
     """Nested ``where``s; ``constant`` wraps a value that is a plain number (torch.where of two
     numbers would be float32)."""
+    wrap = constant.format if isinstance(constant, str) else constant
 
     def spelling(op, args) -> str:
         args = [
-            constant.format(text) if i % 2 == 0 and op.args[i // 2].expr.is_number else text
+            wrap(text) if i % 2 == 0 and op.args[i // 2].expr.is_number else text
             for i, text in enumerate(args)
         ]
         pairs = list(zip(args[::2], args[1::2], strict=True))
@@ -1017,7 +1023,7 @@ def _f_heaviside(x, at_zero):
         through=_piecewise_through, parts=_piecewise_parts,
         build=lambda x: Piecewise((x**2 / 2, Abs(x) <= 1), (Abs(x) - sympy.S.Half, True)),
         kink=_piecewise_kinks,
-        numpy=_piecewise_code("np.where", "np.nan"), torch=_piecewise_code(
+        numpy=_piecewise_code("np.where", "np.nan", _float_literal), torch=_piecewise_code(
             "torch.where", 'float("nan")', "torch.as_tensor({}, dtype=dtype, device=device)"
         ),
         python=_piecewise_python, latex=_piecewise_latex, text=_piecewise_text, public=False,

@@ -419,7 +419,7 @@ def _reduce_code(module: str):
         function = names[op.kind_name]
         if not isinstance(op, T.Reduce):  # every entry
             if module == "torch" and op.kind_name in ("logsumexp", "prod"):
-                return f"{function}({args[0]}.reshape(-1), 0)"
+                return f"{function}({_grouped(args[0])}.reshape(-1), 0)"
             return f"{function}({args[0]})"
         axes = op.axes[0] if len(op.axes) == 1 else op.axes
         if module == "np":
@@ -457,34 +457,42 @@ def _slice_text(part, size: int) -> str:
     return f"{text}:{end}" + ("" if step == 1 else f":{step}")
 
 
-def _key_text(op, arrays, matrix_shape, arrays_as=None) -> str:
+def _key_text(op, arrays, matrix_shape, arrays_as=None, module="np") -> str:
     """The key of an Index, Entry or Embed as NumPy code writes it (``1:3, ::2, 0``)."""
     out, printed = [], iter(arrays)
     for axis, part in enumerate(op.parts):
         if isinstance(part, sympy.Tuple):
             out.append(_slice_text(part, matrix_shape[axis]))
         elif isinstance(part, sympy.Integer):
-            out.append(str(int(part)))
+            out.append(_integer_code(op, int(part), module))
         else:
             text = next(printed)
             out.append(arrays_as.format(text) if arrays_as else text)
     return ", ".join(out)
 
 
+def _integer_code(op, k: int, module: str) -> str:
+    """An integer of a key. Beside index arrays NumPy reads it as one more index array (which
+    decides where the arrays' axes go); torch would read a plain int as a select."""
+    if module == "torch" and any(isinstance(p, MatrixExpr) for p in op.parts):
+        return f"torch.tensor([{k}], device=device)"
+    return str(k)
+
+
 def _index_code(module: str):
     def spelling(op, args):
         integer = "{}.astype(np.intp)" if module == "np" else "{}.long()"
-        key = _key_text(op, args[1:], T.shape_of(op.matrix), integer)
+        key = _key_text(op, args[1:], T.shape_of(op.matrix), integer, module)
         if module == "torch" and any(
             isinstance(p, sympy.Tuple) and int(p[2]) < 0 for p in op.parts
         ):
-            return f"_index({args[0]}, {_key_code(op, args[1:], integer)})"
+            return f"_index({args[0]}, {_key_code(op, args[1:], integer, module)})"
         return f"{_grouped(args[0])}[{key}]"
 
     return spelling
 
 
-def _key_code(op, arrays, integer: str) -> str:
+def _key_code(op, arrays, integer: str, module: str) -> str:
     """The key as a Python tuple expression (for the helpers)."""
     out, printed = [], iter(arrays)
     for part in op.parts:
@@ -492,7 +500,7 @@ def _key_code(op, arrays, integer: str) -> str:
             start, stop, step = (int(v) for v in part)
             out.append(f"slice({start}, {None if stop < 0 else stop}, {step})")
         elif isinstance(part, sympy.Integer):
-            out.append(str(int(part)))
+            out.append(_integer_code(op, int(part), module))
         else:
             out.append(integer.format(next(printed)))
     return "(" + ", ".join(out) + ("," if len(out) == 1 else "") + ")"
@@ -512,7 +520,7 @@ def _index_math(latex: bool):
 def _embed_code(module: str):
     def spelling(op, args):
         integer = "{}.astype(np.intp)" if module == "np" else "{}.long()"
-        key = _key_code(op, args[1:], integer)
+        key = _key_code(op, args[1:], integer, module)
         if module == "np":
             return f"_embed({args[0]}, {key}, {T.shape_of(op)})"
         return f"_embed({args[0]}, {key}, {T.shape_of(op)}, dtype, device)"
@@ -555,6 +563,13 @@ def _concatenate_code(module: str):
         return f"torch.cat([{', '.join(args[1:])}], dim={op.axis})"
 
     return spelling
+
+
+def _broadcast_numpy(op, args) -> str:
+    # a number fills a fresh array of float64 (np.broadcast_to(0, …) would be int64)
+    if op.value.is_number:
+        return f"np.full({op.shape}, {float(op.value)!r})"
+    return f"np.broadcast_to({args[0]}, {op.shape})"
 
 
 def _times_latex(shape) -> str:
@@ -926,7 +941,7 @@ def _logsumexp(a, axis=None, keepdims=False):
         "broadcast", T.Broadcast, "array", "a scalar or array repeated to a shape (np.broadcast_to)",
         ("v", "shape"), ((_ROW, (3, 4)), (_B, (3, 4, 2))), pullback=_broadcast_pullback,
         build=lambda v, shape: T.Broadcast(v, shape),
-        numpy=lambda op, a: f"np.broadcast_to({a[0]}, {op.shape})",
+        numpy=_broadcast_numpy,
         torch=lambda op, a: f"_broadcast({a[0]}, {op.shape}, dtype, device)",
         latex=lambda op, a: a[0], text=lambda op, a: a[0],
         textbook="∂/∂v: G summed back to v's shape",
