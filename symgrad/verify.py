@@ -606,9 +606,8 @@ class _Point:
         k = self.kink
         if k is None:
             return "a kink lies within the step"
-        return (
-            f"{k.function} in {k.node} at its kink: argument {k.argument:.3g}{entry_text(k.entry)}"
-        )
+        entry = f" at entry {entry_text(k.entry)}" if k.entry else ""
+        return f"{k.function} in {k.node} at its kink: its argument is {k.argument:.3g}{entry}"
 
     def _witness_disagrees(self, name, witness, got, bad) -> None:
         """Autograd and the symbolic gradient differ: finite differences say which is right,

@@ -1521,3 +1521,22 @@ def test_the_worked_example_in_latex_writes_the_index_and_the_scatter(tmp_path, 
     assert r"\operatorname{scatter}_{[:, 1]}" in latex, latex
     code, log, pdf = pdflatex(symgrad.render(d, "latex", standalone=True), tmp_path)
     assert code == 0 and pdf.is_file(), log[-2000:]
+
+
+def test_the_worked_example_writes_the_share_of_a_max_as_an_indicator():
+    """∂max(s)/∂s is 𝟙[s = max(s)] (here the loss L) over the count of ties, as a lecture
+    writes it, and its numbers are torch's (amax shares a tie evenly)."""
+    m = Model("extremum")
+    Z = m.param("Z", (3, 2))
+    s = m.node("s", symgrad.sum(Z, axis=1))
+    m.loss("L", symgrad.max(s))
+    m.example(Z=np.array([[1.0, 2.0], [0.5, 2.5], [0.0, 1.0]]))
+    d = symgrad.derive(m)
+    line = next(x for x in symgrad.render(d).splitlines() if x.strip().startswith("∂L/∂s ="))
+    assert "∂L/∂s = 𝟙[s = L]/sum(𝟙[s = L]) ∈ ℝ³" in line, line
+    s_t = torch.tensor([3.0, 3.0, 1.0], dtype=torch.float64, requires_grad=True)
+    s_t.amax().backward()
+    shown = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", line.split(" = ")[-1])]
+    assert np.allclose(shown, s_t.grad.numpy(), atol=1e-4), line
+    latex = symgrad.render(d, "latex")
+    assert r"\mathbf{1}\left[s = L\right]" in latex, latex

@@ -103,3 +103,17 @@ def test_a_sympy_function_on_a_matrix_then_arithmetic_is_entry_by_entry(torch):
         for j in range(3):
             value = float(d.closed_form(f"W1_{i + 1}_{j + 1}").evalf(subs=point))
             assert value == pytest.approx(float(W1.grad[i, j]), rel=1e-10)
+
+
+def test_a_square_of_an_entry_minus_another_keeps_its_parentheses():
+    """((z₂)₁ − y₁)², not (z₂)₁ − y₁²: the base starts with a parenthesis but is no group."""
+    m = Model("column")
+    Z = m.param("Z", (2, 2))
+    y = m.input("y", (2,))
+    z2 = m.node("z2", Z[:, 1])
+    m.loss("L", symgrad.sum((z2 - y) ** 2))
+    m.example(Z=np.array([[0.0, 0.1], [0.2, 0.3]]), y=np.array([0.5, 0.25]))
+    text = symgrad.render(symgrad.derive(unroll(m)))
+    assert "L = ((z₂)₁ − y₁)² + ((z₂)₂ − y₂)²" in text, text
+    latex = symgrad.render(symgrad.derive(unroll(m)), "latex")
+    assert r"((z_{2})_{1} - y_{1})^{2}" in latex, latex

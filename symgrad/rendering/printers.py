@@ -248,7 +248,12 @@ class MathPrinter(StrPrinter):
             printed[variable] = text
             if isinstance(operand, MatrixExpr):
                 matrices.add(variable)
-            if not _is_matrix_atom(operand) and not _grouped(text):
+            called = (  # a scalar written as a call, sum(x) or σ(z), needs no parentheses
+                not isinstance(operand, MatrixExpr)
+                and precedence(operand) >= PRECEDENCE["Func"]
+                and not text.startswith(self.minus)
+            )
+            if not _is_matrix_atom(operand) and not _grouped(text) and not called:
                 grouped[variable] = self.group(text)  # as a factor or a base: (X W) ⊙ B
         saved = self._placeholders, self._grouped_placeholders, self._matrix_placeholders
         self._placeholders = {**saved[0], **printed}
@@ -438,9 +443,23 @@ class MathPrinter(StrPrinter):
             # an operand that carries its own superscript (σᵀ, A⁻¹) is grouped: (σᵀ)², never
             # σᵀ², which TeX refuses as a double superscript
             needs_group = base in self._placeholders and _raised(text)
-        if needs_group and not text.startswith(self.group("")[0]):
+        if needs_group and not _one_group(text):
             text = self.group(text)
         return self.power(text, self._print(exponent))
+
+
+def _one_group(text: str) -> bool:
+    """Whether ``text`` is one parenthesised group, ``(a − b)`` (not ``(a)₁ − b``)."""
+    if not (text.startswith("(") or text.startswith(r"\left(")):
+        return False
+    depth, opened = 0, False
+    for k, character in enumerate(text):
+        if character in "()":
+            depth += 1 if character == "(" else -1
+            opened = True
+            if depth == 0 and opened and text[k + 1 :].strip():
+                return False
+    return opened and depth == 0
 
 
 def equation_parts(

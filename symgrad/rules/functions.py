@@ -444,7 +444,19 @@ def _piecewise_python(op, args) -> str:
     return out
 
 
+def _is_indicator(op) -> bool:
+    """1 where a condition holds, else 0: written 𝟙[condition], as lectures write it."""
+    return (
+        len(op.args) == 2
+        and op.args[0].expr == 1
+        and op.args[1].expr == 0
+        and op.args[1].cond == sympy.true
+    )
+
+
 def _piecewise_latex(op, args) -> str:
+    if _is_indicator(op):
+        return rf"\mathbf{{1}}\left[{args[1]}\right]"
     rows = []
     for (value, condition), piece in zip(
         zip(args[::2], args[1::2], strict=True), op.args, strict=True
@@ -455,6 +467,8 @@ def _piecewise_latex(op, args) -> str:
 
 
 def _piecewise_text(op, args) -> str:
+    if _is_indicator(op):
+        return f"𝟙[{args[1]}]"
     rows = []
     for (value, condition), piece in zip(
         zip(args[::2], args[1::2], strict=True), op.args, strict=True
