@@ -132,6 +132,10 @@ __all__ = [
 def __getattr__(name: str):
     """``symgrad.strategies`` (Hypothesis strategies) on first use: Hypothesis is a test-time
     dependency, not one of symgrad's."""
+    if name == "from_torch":  # imports torch only when used
+        from .pytorch import from_torch
+
+        return from_torch
     if name == "strategies":
         import importlib
 

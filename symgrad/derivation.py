@@ -205,6 +205,7 @@ class Derivation:
     unused: tuple[str, ...] = ()
     kinks: tuple[tuple[str, sympy.Expr], ...] = ()
     notes: tuple[str, ...] = ()  # what a reader should know (a loss that is a constant)
+    origin: object = field(default=None, compare=False, repr=False)  # Model.origin: traced code
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -435,6 +436,7 @@ def derive(model: Model | str | os.PathLike, wrt: Iterable[str] | str | None = N
         unused=unused,
         kinks=kinks,
         notes=notes,
+        origin=model.origin,
     )
 
 

@@ -88,6 +88,9 @@ class Model:
         self._loss: str | None = None
         self._reduction = "mean"
         self._example: dict[str, float | np.ndarray] = {}
+        # the code a front end traced the model from (from_torch): it runs that code at any
+        # point, so verify can judge the code's own gradient
+        self.origin = None
 
     def __repr__(self) -> str:
         inputs = [v.name for v in self._variables.values() if v.role == "input"]

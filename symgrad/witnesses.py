@@ -160,6 +160,14 @@ def against_claim(d: Derivation, against, dtype: str, device: str, torch_ok: boo
         return Claim(label, call, trace)
     if not callable(against):
         raise SymgradError(f"against must be a callable that returns gradients, got {against!r}")
+    origin = d.origin
+    if origin is not None:  # the PyTorch code the model was traced from: autograd's gradient
+
+        def call(p):
+            _, gradients = origin.gradients(against, p, d.wrt, dtype, device)
+            return _gradients(gradients, d.wrt, label)
+
+        return Claim(label, call, None)
     takes: list[str] = []  # decided on the first call: NumPy arrays, else torch tensors
 
     def call(p):

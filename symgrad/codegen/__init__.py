@@ -75,6 +75,20 @@ class CompiledGradient:
         loss, gradients, named = self.trace_function(**self._arguments(values))
         return Trace(loss, gradients, named)
 
+    def as_autograd_function(self) -> Callable:
+        """``loss(**tensors)``, differentiable by torch with this code as its backward pass
+        (a ``torch.autograd.Function``): torch.optim, torch.compile and DDP use it."""
+        from .autograd import autograd_function
+
+        return autograd_function(self)
+
+    def as_module(self, **values):
+        """An ``nn.Module`` whose parameters are the gradient's variables (``values``, else
+        the model's example) and whose ``forward(**inputs)`` is the loss, as above."""
+        from .autograd import autograd_module
+
+        return autograd_module(self, values)
+
     def _arguments(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The values the function takes; a declared variable the loss does not read is
         accepted and left out, anything else is an error."""
