@@ -269,23 +269,30 @@ class _Arguments:
     def __init__(self, call: Call, signature: str, values: Callable):
         self.call = call
         names, self.defaults = [], {}
+        rest = None  # "*shape": the positional arguments left over
         for part in signature.split(","):
             part = part.strip()
-            if not part or part == "*":
+            if not part or part == "*" or part.startswith("**"):
+                continue
+            if part.startswith("*"):
+                rest = part[1:]
                 continue
             key, _, default = part.partition("=")
             names.append(key)
             if default:
                 self.defaults[key] = eval(default, {"math": math})  # our own table
         self.bound = {}
-        if len(call.args) > len(names):
+        if rest is not None:
+            self.bound[rest] = tuple(call.args[len(names) :])
+            names.append(rest)
+        elif len(call.args) > len(names):
             raise SymgradError(
                 f"{call.name} with {len(call.args)} arguments: symgrad reads it as "
                 f"{call.name}({signature})",
                 call.where,
             )
         for key, value in zip(names, call.args, strict=False):
-            self.bound[key] = value
+            self.bound.setdefault(key, value)
         if call.kwargs.get("inplace"):
             raise SymgradError(
                 f"{call.name}(…, inplace=True) changes its input in place; symgrad reads each "
@@ -390,13 +397,11 @@ def _variance(kind: str):
 
 
 def _shape_arguments(a: _Arguments, key: str):
-    """``view(2, 3)`` or ``view((2, 3))``: the sizes given by position or as one tuple."""
-    rest = a.call.args[1:]
-    if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
-        return tuple(rest[0])
-    if rest:
-        return tuple(rest)
-    return tuple(a.call.kwargs[key])
+    """``view(2, 3)``, ``view((2, 3))`` or ``view(shape=(2, 3))``: the sizes."""
+    given = a.raw(key)
+    if len(given) == 1 and isinstance(given[0], (tuple, list)):
+        return tuple(given[0])
+    return tuple(given)
 
 
 def _reshape(a: _Arguments):
@@ -758,8 +763,8 @@ TORCH_FUNCTIONS: dict[str, tuple[str, Callable]] = {
     "cumsum": ("input, dim, *, dtype=None", lambda a: T.cumsum(a["input"], axis=a.raw("dim"))),
     "cumprod": ("input, dim, *, dtype=None", lambda a: T.cumprod(a["input"], axis=a.raw("dim"))),
     # shapes
-    **{n: ("input, shape", _reshape) for n in ("view", "reshape")},
-    "permute": ("input, dims", _permute),
+    **{n: ("input, *shape", _reshape) for n in ("view", "reshape")},
+    "permute": ("input, *dims", _permute),
     **{
         n: ("input, dim0, dim1", lambda a: T.swapaxes(a["input"], a.raw("dim0"), a.raw("dim1")))
         for n in ("transpose", "swapaxes")
@@ -770,7 +775,7 @@ TORCH_FUNCTIONS: dict[str, tuple[str, Callable]] = {
     "flatten": ("input, start_dim=0, end_dim=-1", _flatten),
     "unsqueeze": ("input, dim", lambda a: T.expand_dims(a["input"], a.raw("dim"))),
     "squeeze": ("input, dim=None", lambda a: T.squeeze(a["input"], _dims(a.raw("dim")))),
-    "expand": ("input, size", _expand),
+    "expand": ("input, *size", _expand),
     "expand_as": ("input, other", lambda a: _broadcast_to(a["input"], tuple(a.raw("other").shape))),
     "__getitem__": ("input, key", _getitem),
     "cat": ("tensors, dim=0", _cat("cat")),
@@ -1209,9 +1214,9 @@ def _usable(name: str) -> bool:
 
 def _module_parameters(modules: list, loss_fn) -> list[tuple]:
     """(dotted name, parameter, module, name in the module) of every module the loss called.
-    A name starts with the module's name in the code (``net.0.weight``) when several modules
-    have parameters or when ``named_parameters()`` alone would not be a name (``0.weight`` of
-    an ``nn.Sequential``)."""
+    A name starts with the module's name in the code (``net.0.weight``, ``layer.weight``) when
+    several modules have parameters, when the parameter is the module's own, or when
+    ``named_parameters()`` alone would not be a name (``0.weight`` of an ``nn.Sequential``)."""
     with_parameters = [m for m in modules if any(True for _ in m.parameters())]
     names = _names_in_code(loss_fn)
     out, seen = [], set()
@@ -1221,7 +1226,8 @@ def _module_parameters(modules: list, loss_fn) -> list[tuple]:
             if id(parameter) in seen:
                 continue
             seen.add(id(parameter))
-            alone = len(with_parameters) == 1 and not dotted[0].isdigit()
+            # a module's own weight is "layer.weight"; a submodule's, "layer1.0.weight"
+            alone = len(with_parameters) == 1 and "." in dotted and not dotted[0].isdigit()
             out.append((dotted if alone else f"{own}.{dotted}", parameter, module, dotted))
     return out
 

@@ -1,0 +1,342 @@
+"""symgrad.from_torch: a model read from PyTorch code computes what the code computes, and its
+gradient is autograd's on that code (float64). The oracles are the PyTorch functions themselves
+and the hand-declared models of the lecture notes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import symgrad
+from symgrad import SymgradError
+from symgrad.cli import main
+
+from .conftest import example_path, load_example
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+F = torch.nn.functional
+
+
+def gradients_agree(model, function, rtol=1e-10):
+    """The model's generated gradient at its example equals autograd's on ``function``."""
+    d = symgrad.derive(model)
+    loss, ours = symgrad.compile(d)(**d.example)
+    torch_loss, theirs = model.origin.gradients(function, d.example, d.wrt)
+    assert float(loss) == pytest.approx(float(torch_loss), rel=rtol), (float(loss), torch_loss)
+    for name in d.wrt:
+        np.testing.assert_allclose(ours[name], theirs[name].numpy(), rtol=rtol, atol=1e-12)
+    return d
+
+
+# --- the lecture notes' code ---------------------------------------------------------------------
+
+
+def test_note_003s_code_gives_the_hand_declared_networks_numbers():
+    torch_model = load_example("seed003_torch.py")
+    d = symgrad.derive(torch_model)
+    _, ours = symgrad.compile(d)(**d.example)
+    hand = symgrad.derive(load_example("seed003_layers.py"))
+    _, theirs = symgrad.compile(hand)(**hand.example)
+    same = {"layer1_0_weight": "W1", "layer1_0_bias": "b1", "layer2_0_weight": "W2",
+            "layer2_0_bias": "b2"}  # fmt: skip
+    for torch_name, hand_name in same.items():  # the note's weights in float32, read exactly
+        np.testing.assert_allclose(ours[torch_name], theirs[hand_name], rtol=2e-6)
+    assert [n.name for n in d.nodes] == ["layer1_0", "layer1_1", "layer2_0", "output", "loss"]
+
+
+def test_note_003s_file_gives_the_notes_w5_and_w6_on_the_command_line():
+    result = CliRunner().invoke(main, ["derive", example_path("seed003_torch.py"), "--json"])
+    assert result.exit_code == 0, result.output
+    gradient = json.loads(result.output)["gradient"]["layer2_0_weight"]
+    # W₅: 0.2727 as the note prints; W₆: 0.4154 · 0.6732 = 0.2797 (seed003_two_layer_sigmoid.py)
+    assert np.round(gradient, 4).tolist() == [[0.2727, 0.2797]]
+
+
+def test_note_004s_code_names_the_nodes_as_its_variables_and_matches_the_hand_model():
+    torch_model = load_example("seed004_torch.py")
+    d = symgrad.derive(torch_model)
+    assert [n.name for n in d.nodes] == ["hidden", "y_pred", "loss"]
+    assert d.wrt == ("w1", "w2")  # params= names them; x and y stay data
+    _, ours = symgrad.compile(d)(**d.example)
+    hand = symgrad.derive(load_example("seed004_relu_mlp.py"))
+    _, theirs = symgrad.compile(hand)(**hand.example)
+    for name in ("w1", "w2"):  # the same draws, read in float32 by the note's code
+        scale = np.abs(theirs[name]).max()
+        np.testing.assert_allclose(ours[name], theirs[name], rtol=0, atol=1e-5 * scale)
+
+
+def test_note_001s_code_reads_w_and_b_by_name_as_its_parameters():
+    torch_model = load_example("seed001_torch.py")
+    d = symgrad.derive(torch_model)
+    assert d.wrt == ("W", "b")
+    _, ours = symgrad.compile(d)(**d.example)
+    # at W = b = 0: ∂/∂W mean((xW + b − y)²) = 2 mean(x (xW + b − y)) = −28, ∂/∂b = −12
+    assert ours["W"].tolist() == [-28.0] and ours["b"].tolist() == [-12.0]
+
+
+def test_note_000_trained_by_torch_adam_through_symgrads_backward_prints_the_notes_losses():
+    import runpy
+
+    namespace = runpy.run_path(example_path("seed000_torch.py"), run_name="__test__")
+    losses = namespace["train"]()
+    printed = [17.822374, 3.998354, 0.747344, 0.254126, 0.192581,
+               0.171242, 0.152221, 0.133719, 0.116020, 0.099409]  # fmt: skip
+    np.testing.assert_allclose(losses, printed, rtol=1e-5)
+
+
+# --- tutorials -------------------------------------------------------------------------------------
+
+
+def test_a_sequential_classifier_with_cross_entropy_on_integer_labels():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 4))
+    criterion = nn.CrossEntropyLoss()
+
+    def classify(X, labels):
+        logits = net(X)
+        return criterion(logits, labels)
+
+    m = symgrad.from_torch(
+        classify, {"X": torch.randn(6, 3), "labels": torch.tensor([0, 1, 2, 3, 1, 0])}
+    )
+    d = gradients_agree(m, classify)
+    assert d.wrt == ("net_0_weight", "net_0_bias", "net_2_weight", "net_2_bias")
+    assert [n.name for n in d.nodes] == ["net_0", "net_1", "logits", "loss"]
+
+
+def test_a_layernorm_gelu_residual_block():
+    torch.manual_seed(1)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.LayerNorm(4)
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, h):
+            return h + F.gelu(self.fc(self.norm(h)))
+
+    block = Block()
+    with torch.no_grad():  # LayerNorm starts at 1 and 0: move it so its gradient is general
+        block.norm.weight.uniform_(0.5, 1.5)
+        block.norm.bias.uniform_(-0.5, 0.5)
+
+    def residual(h, target):
+        out = block(h)
+        return F.mse_loss(out, target)
+
+    m = symgrad.from_torch(residual, {"h": torch.randn(3, 4), "target": torch.randn(3, 4)})
+    gradients_agree(m, residual)
+
+
+def test_logistic_regression_with_bce_with_logits_and_weight_decay():
+    torch.manual_seed(2)
+
+    def logistic(X, y, w, b):
+        z = X @ w + b
+        return F.binary_cross_entropy_with_logits(z, y) + 0.01 * (w**2).sum()
+
+    example = {"X": torch.randn(5, 3), "y": torch.tensor([0.0, 1, 1, 0, 1]),
+               "w": torch.randn(3, requires_grad=True), "b": torch.tensor(0.1, requires_grad=True)}  # fmt: skip
+    m = symgrad.from_torch(logistic, example)
+    assert symgrad.derive(m).wrt == ("w", "b")
+    gradients_agree(m, logistic)
+
+
+def test_single_head_attention_with_softmax():
+    torch.manual_seed(3)
+    query, key, value = (nn.Linear(4, 4, bias=False) for _ in range(3))
+
+    def attention(X, target):
+        q, k, v = query(X), key(X), value(X)
+        scores = q @ k.T / 2.0
+        weights = F.softmax(scores, dim=-1)
+        out = weights @ v
+        return ((out - target) ** 2).mean()
+
+    m = symgrad.from_torch(attention, {"X": torch.randn(5, 4), "target": torch.randn(5, 4)})
+    d = gradients_agree(m, attention)
+    assert d.wrt == ("query_weight", "key_weight", "value_weight")
+    assert [n.name for n in d.nodes] == ["q", "k", "v", "scores", "weights", "out", "loss"]
+
+
+def test_a_small_cnn_with_conv_pool_flatten_and_cross_entropy():
+    torch.manual_seed(4)
+    net = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 3)
+    )
+
+    def loss_fn(images, labels):
+        return F.cross_entropy(net(images), labels)
+
+    m = symgrad.from_torch(
+        loss_fn, {"images": torch.randn(2, 1, 4, 4), "labels": torch.tensor([2, 0])}
+    )
+    gradients_agree(m, loss_fn)
+
+
+def test_operators_methods_and_reductions_as_pytorch_code_writes_them():
+    torch.manual_seed(5)
+    A = torch.randn(3, 4, requires_grad=True)
+    B = torch.randn(4, 2, requires_grad=True)
+
+    def loss_fn(A, B, x):
+        h = torch.tanh(A @ B).clamp(min=-0.5) * 2 - 1 / (1 + A.abs().sum(dim=1, keepdim=True))
+        s = torch.cat([h, h.t().reshape(3, 2)], dim=1).unsqueeze(0).squeeze(0)
+        m = torch.where(s > 0, s, 0.1 * s).amax(dim=0) + s.var(dim=1).mean() + s.std()
+        return m.logsumexp(0) + torch.stack([x, x]).pow(2).sum() + s[1:, ::2].sum() - s[-1, 0]
+
+    m = symgrad.from_torch(loss_fn, {"A": A, "B": B, "x": torch.tensor(0.3)})
+    gradients_agree(m, loss_fn)
+
+
+# --- what PyTorch code and symgrad cannot share ---------------------------------------------------
+
+
+def refusal(function, example, *names) -> str:
+    with pytest.raises(SymgradError) as caught:
+        symgrad.from_torch(function, example)
+    message = str(caught.value)
+    assert "\n" not in message, message
+    assert "test_from_torch.py:" in message, f"no source line in: {message}"
+    for name in names:
+        assert name in message, f"{name!r} not in: {message}"
+    return message
+
+
+def test_a_function_with_no_rule_is_refused_naming_it_and_the_line():
+    refusal(lambda x: torch.sort(x).values.sum(), {"x": torch.randn(3, requires_grad=True)}, "sort")
+
+
+def test_a_python_if_on_a_tensor_is_refused():
+    def branchy(x):
+        if x.sum() > 0:
+            return x.sum()
+        return -x.sum()
+
+    refusal(branchy, {"x": torch.randn(3, requires_grad=True)}, "if", "torch.where")
+
+
+def test_an_in_place_change_is_refused():
+    def in_place(x):
+        y = x * 2
+        y.add_(1)
+        return y.sum()
+
+    refusal(in_place, {"x": torch.randn(3, requires_grad=True)}, "add_", "in place")
+
+
+def test_detach_is_refused():
+    refusal(lambda x: (x * x.detach()).sum(), {"x": torch.randn(3, requires_grad=True)}, "detach")
+
+
+def test_a_keyword_symgrad_cannot_honour_is_refused_by_name():
+    def smoothed(z, labels):
+        return F.cross_entropy(z, labels, label_smoothing=0.1)
+
+    example = {"z": torch.randn(4, 3, requires_grad=True), "labels": torch.tensor([0, 1, 2, 0])}
+    refusal(smoothed, example, "cross_entropy", "label_smoothing")
+
+
+def test_dropout_while_training_is_refused_and_in_eval_mode_is_the_identity():
+    layer = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+
+    def loss_fn(x):
+        return layer(x).sum()
+
+    refusal(loss_fn, {"x": torch.randn(2, 3)}, "dropout", "eval")
+    layer.eval()
+    gradients_agree(symgrad.from_torch(loss_fn, {"x": torch.randn(2, 3)}), loss_fn)
+
+
+def test_code_that_fails_on_its_example_is_one_line_with_its_line():
+    weight = nn.Linear(3, 2)
+
+    def mismatched(x):
+        return weight(x).sum()
+
+    refusal(mismatched, {"x": torch.randn(2, 4)}, "mismatched failed", "RuntimeError")
+
+
+def test_a_loss_that_is_not_a_scalar_is_refused():
+    with pytest.raises(SymgradError, match="scalar"):
+        symgrad.from_torch(lambda x: x * 2, {"x": torch.randn(3, requires_grad=True)})
+
+
+# --- custom backward passes judged by the derivation -----------------------------------------------
+
+
+class Square(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+class SquareForgetsTheTwo(Square):
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return x * g  # ∂x²/∂x is 2x: a factor forgotten
+
+
+def test_a_custom_autograd_function_with_a_right_backward_passes_and_a_wrong_one_is_named():
+    torch.manual_seed(6)
+    layer = nn.Linear(3, 2)
+
+    def reference(x, y):
+        return ((layer(x) - y) ** 2).mean()
+
+    def custom(x, y):
+        return Square.apply(layer(x) - y).mean()
+
+    def slipped(x, y):
+        return SquareForgetsTheTwo.apply(layer(x) - y).mean()
+
+    m = symgrad.from_torch(reference, {"x": torch.randn(4, 3), "y": torch.randn(4, 2)})
+    assert symgrad.verify(m, against=custom, points=3).ok
+    report = symgrad.verify(m, against=slipped, points=3)
+    assert not report.ok
+    wrong = {finding.variable for finding in report.mismatches}
+    assert wrong == {"layer_weight", "layer_bias"}, report
+
+
+def test_the_against_option_loads_the_function_from_a_file(tmp_path):
+    result = CliRunner().invoke(
+        main,
+        ["verify", example_path("seed003_torch.py"), "--points", "2",
+         "--against", f"{example_path('seed003_torch.py')}:training_step"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "all gradients agree (training_step" in result.output
+
+
+# --- back into PyTorch -----------------------------------------------------------------------------
+
+
+def test_the_autograd_function_gives_symgrads_gradient_to_torch():
+    d = symgrad.derive(load_example("seed003_layers.py"))
+    loss_fn = symgrad.compile(d, "torch").as_autograd_function()
+    values = {k: torch.tensor(np.asarray(v, dtype=np.float64)) for k, v in d.example.items()}
+    for name in d.wrt:
+        values[name].requires_grad_()
+    loss = loss_fn(**values)
+    loss.backward()
+    _, expected = symgrad.compile(d)(**d.example)
+    for name in d.wrt:
+        np.testing.assert_allclose(values[name].grad.numpy(), expected[name], rtol=1e-14)
+    module = symgrad.compile(d, "torch").as_module()
+    assert sorted(n for n, _ in module.named_parameters()) == sorted(d.wrt)
+    out = module(x=values["x"], y=values["y"])
+    assert out.item() == pytest.approx(loss.item(), rel=1e-15)
+    with pytest.raises(SymgradError, match="torch"):
+        symgrad.compile(d).as_autograd_function()
