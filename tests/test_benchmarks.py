@@ -95,3 +95,20 @@ def test_windows_benchmark_smoke(tmp_path):
     assert "| symgrad-numpy |" in table and "| torch-autograd | " in table
     difference = float(table.split("from autograd: ")[1].split("\n")[0])
     assert difference < 1e-10  # every contender computes the same gradient
+
+
+@pytest.mark.slow
+def test_from_torch_benchmark_smoke(tmp_path):
+    pytest.importorskip("torch")
+    from benchmarks import from_torch
+
+    output = tmp_path / "from_torch.md"
+    table = from_torch.main(
+        ["--batch", "8", "--steps", "1", "--tracers", "from_torch alone (symgrad imported)",
+         "--output", str(output)]
+    )  # fmt: skip
+    assert output.read_text() == table
+    assert "| from_torch alone (symgrad imported) |" in table
+    assert "| symgrad autograd.Function, float64 |" in table
+    difference = float(table.split("(float64): ")[1].split()[0])
+    assert difference < 1e-12, table  # the same gradient as autograd, or the times mean nothing
