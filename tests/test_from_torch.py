@@ -340,3 +340,34 @@ def test_the_autograd_function_gives_symgrads_gradient_to_torch():
     assert out.item() == pytest.approx(loss.item(), rel=1e-15)
     with pytest.raises(SymgradError, match="torch"):
         symgrad.compile(d).as_autograd_function()
+
+
+@pytest.mark.slow
+def test_distributed_data_parallel_averages_symgrads_gradients_as_autograds(tmp_path):
+    """Two processes (gloo, loopback), each with half the batch: DDP all-reduces the gradients
+    symgrad's backward pass gives, and they are autograd's averaged over the halves."""
+    import socket
+
+    import torch.multiprocessing as mp
+
+    from .support.ddp import network, worker
+
+    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
+        pytest.skip("this PyTorch has no gloo backend")
+    with socket.socket() as s:  # a free port on the loopback
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    output = str(tmp_path / "gradients.pt")
+    mp.spawn(worker, args=(2, port, output), nprocs=2, join=True)
+    averaged = torch.load(output)
+    net, loss_fn, x, y = network()
+    expected = {}
+    for half in (slice(0, 4), slice(4, 8)):
+        net.zero_grad()
+        loss_fn(x[half], y[half]).backward()
+        for name, p in net.named_parameters():
+            key = "net_" + name.replace(".", "_")
+            expected[key] = expected.get(key, 0) + p.grad / 2
+    assert sorted(averaged) == sorted(expected)
+    for name, gradient in expected.items():
+        torch.testing.assert_close(averaged[name], gradient, rtol=1e-12, atol=1e-14)
