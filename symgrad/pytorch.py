@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import sympy
 
 from . import tensors as T
 from .errors import SymgradError
@@ -626,11 +627,8 @@ def _binary(operation: Callable, reflected: bool = False):
 def _compare(operation: Callable):
     def row(a: _Arguments):
         x, y = a["input"], a["other"]
-        if not isinstance(x, T.Tensor) and not isinstance(y, T.Tensor):
-            raise SymgradError(
-                f"{a.call.name} of two scalars of the model gives a Python bool; use torch.where",
-                a.call.where,
-            )
+        if not isinstance(x, T.Tensor) and not isinstance(y, T.Tensor):  # 0-d: a 0/1 mask
+            return sympy.Piecewise((1, operation(x, y)), (0, True))
         return operation(x, y)
 
     return row

@@ -371,3 +371,60 @@ def test_distributed_data_parallel_averages_symgrads_gradients_as_autograds(tmp_
     assert sorted(averaged) == sorted(expected)
     for name, gradient in expected.items():
         torch.testing.assert_close(averaged[name], gradient, rtol=1e-12, atol=1e-14)
+
+
+# --- random compositions ---------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+UNARY = {  # name → a torch function of one tensor, defined everywhere
+    "tanh": torch.tanh, "sigmoid": torch.sigmoid, "F.gelu": F.gelu, "F.softplus": F.softplus,
+    "sin": torch.sin, "exp/4": lambda t: torch.exp(t / 4), "abs+1 log": lambda t: (t.abs() + 1).log(),
+    "square": lambda t: t.pow(2), "-": lambda t: -t, "F.silu": F.silu, "F.elu": F.elu,
+    "clamp": lambda t: t.clamp(min=-0.5, max=0.7), "where": lambda t: torch.where(t > 0, t, 0.1 * t),
+}  # fmt: skip
+
+
+def _last(t):
+    return t.dim() - 1
+
+
+STRUCTURAL = {  # name → a torch function of one tensor of rank ≥ 1, changing its shape
+    "sum(-1, keepdim)": lambda t: t.sum(-1, keepdim=True),
+    "mean(0)": lambda t: t.mean(0),
+    "amax(-1)": lambda t: t.amax(-1),
+    "logsumexp(-1)": lambda t: t.logsumexp(-1),
+    "softmax(-1)": lambda t: F.softmax(t, dim=-1),
+    "log_softmax(0)": lambda t: torch.log_softmax(t, 0),
+    "transpose": lambda t: t.transpose(0, _last(t)),
+    "flatten": lambda t: t.flatten(),
+    "unsqueeze(0)": lambda t: t.unsqueeze(0) if t.dim() < 4 else t,
+    "[1:, ::2]": lambda t: t[1:] if t.shape[0] > 1 else t[:, ::2] if t.dim() > 1 else t * 1,
+    "[-1]": lambda t: t[-1] if t.dim() > 1 else t,
+    "cat": lambda t: torch.cat([t, 2 * t], dim=0),
+    "std(-1)": lambda t: t.std(-1) if t.shape[-1] > 1 else t,
+}
+
+
+@example(shape=(1,), steps=["logsumexp(-1)", "where"], seed=0)  # a 0-d comparison
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shape=st.lists(st.integers(1, 3), min_size=1, max_size=3).map(tuple),
+    steps=st.lists(st.sampled_from(sorted(UNARY) + sorted(STRUCTURAL)), min_size=1, max_size=5),
+    seed=st.integers(0, 2**16),
+)
+def test_random_compositions_of_torch_calls_have_autograds_gradient(shape, steps, seed):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(shape, generator=generator, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(shape, generator=generator, dtype=torch.float64, requires_grad=True)
+
+    def loss_fn(x, w):
+        h = x * w + 0.5
+        for step in steps:
+            if step in UNARY or h.dim() > 0:  # a structural step needs an axis
+                h = {**UNARY, **STRUCTURAL}[step](h)
+        return (h * h).sum() + h.mean()
+
+    m = symgrad.from_torch(loss_fn, {"x": x, "w": w})
+    gradients_agree(m, loss_fn, rtol=1e-9)
