@@ -428,3 +428,16 @@ def test_random_compositions_of_torch_calls_have_autograds_gradient(shape, steps
 
     m = symgrad.from_torch(loss_fn, {"x": x, "w": w})
     gradients_agree(m, loss_fn, rtol=1e-9)
+
+
+@pytest.mark.slow
+def test_torch_compile_runs_the_autograd_function_and_keeps_symgrads_gradient():
+    d = symgrad.derive(load_example("seed003_layers.py"))
+    loss_fn = torch.compile(symgrad.compile(d, "torch").as_autograd_function())
+    values = {k: torch.tensor(np.asarray(v, dtype=np.float64)) for k, v in d.example.items()}
+    for name in d.wrt:
+        values[name].requires_grad_()
+    loss_fn(**values).backward()
+    _, expected = symgrad.compile(d)(**d.example)
+    for name in d.wrt:
+        np.testing.assert_allclose(values[name].grad.numpy(), expected[name], rtol=1e-14)
