@@ -25,7 +25,14 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
-CONTENDERS = ("symgrad-numpy", "symgrad-torch", "symgrad-torch-jit", "torch-autograd", "jax-jit")
+CONTENDERS = (
+    "symgrad-numpy",
+    "symgrad-numpy-call",
+    "symgrad-torch",
+    "symgrad-torch-jit",
+    "torch-autograd",
+    "jax-jit",
+)
 
 
 # --- the cases: a model file, its inputs, and the same loss in torch and jax ---------------------
@@ -123,6 +130,9 @@ def contender(case: str, name: str):
             import torch
 
             args = [torch.as_tensor(a, dtype=torch.float64) for a in args]
+        if name.endswith("-call"):  # the documented call, by keyword: g(**values)
+            named = dict(zip(compiled.arguments, args, strict=True))
+            return (lambda: compiled(**named)), (lambda: compiled.forward(**named))
         gradient, forward = compiled.function, compiled.forward_function
         return (lambda: gradient(*args)), (lambda: forward(*args))
     if name == "torch-autograd":

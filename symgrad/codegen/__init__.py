@@ -64,11 +64,19 @@ class CompiledGradient:
     def wrt(self) -> tuple[str, ...]:
         return self.derivation.wrt
 
+    @cached_property
+    def _argument_names(self) -> frozenset:
+        return frozenset(self.arguments)
+
     def __call__(self, **values):
+        if values.keys() == self._argument_names:  # the documented call: nothing to sort out
+            return self.function(**values)
         return self.function(**self._arguments(values))
 
     def forward(self, **values):
         """The reduced loss alone."""
+        if values.keys() == self._argument_names:
+            return self.forward_function(**values)
         return self.forward_function(**self._arguments(values))
 
     def trace(self, **values) -> Trace:
