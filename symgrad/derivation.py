@@ -253,6 +253,12 @@ class Derivation:
         """Whether any quantity is a matrix: then shapes are fixed and there is no batch."""
         return any(v.is_tensor for v in self.variables) or any(n.shape for n in self.nodes)
 
+    @cached_property
+    def compiled(self) -> dict:
+        """The code generated for this derivation, by (backend, reduction, jit): compiling
+        again (verify does, for each judge) costs nothing."""
+        return {}
+
     @cached_property  # asked on every call of a compiled gradient
     def arguments(self) -> tuple[str, ...]:
         """The variables a point must give: those the loss reads, and those in ``wrt``."""

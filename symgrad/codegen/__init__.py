@@ -141,12 +141,16 @@ def compile(
                 "the torch backend needs PyTorch; install it with pip install 'symgrad[torch]'"
             ) from None
     reduction = reduction or derivation.reduction
+    key = (backend, reduction, jit)
+    cached = derivation.compiled.get(key)  # a derivation never changes: generate code once
+    if cached is not None:
+        return cached
     source = emit_module(derivation, backend, reduction=reduction)
     namespace = _load(source, f"{derivation.model}.{backend}")
     function, forward = namespace["loss_and_grad"], namespace["forward"]
     if jit:
         function, forward = torch.compile(function), torch.compile(forward)
-    return CompiledGradient(
+    compiled = CompiledGradient(
         derivation=derivation,
         backend=backend,
         reduction=reduction,
@@ -154,6 +158,8 @@ def compile(
         function=function,
         forward_function=forward,
     )
+    derivation.compiled[key] = compiled
+    return compiled
 
 
 def _load(source: str, label: str) -> dict[str, Any]:
