@@ -112,3 +112,12 @@ def test_from_torch_benchmark_smoke(tmp_path):
     assert "| symgrad autograd.Function, float64 |" in table
     difference = float(table.split("(float64): ")[1].split()[0])
     assert difference < 1e-12, table  # the same gradient as autograd, or the times mean nothing
+
+
+@pytest.mark.slow
+def test_warm_verify_benchmark_smoke(tmp_path):
+    pytest.importorskip("torch")
+    from benchmarks import warm_verify
+
+    table = warm_verify.main(["--repeat", "1", "--output", str(tmp_path / "warm.md")])
+    assert "| symgrad verify (11 points) |" in table and "| gradcheck slow (1 point) |" in table
