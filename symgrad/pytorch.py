@@ -891,6 +891,7 @@ def from_torch(
     builder.declare(example, variables, modules, wanted)
     builder.replay(result, _returned_name(loss_fn))
     builder.model.origin = TorchOrigin(
+        loss_fn,
         tuple(example),
         builder.bindings,
         [
@@ -1089,7 +1090,8 @@ class TorchOrigin:
     The code's modules and tensors are found by the names the code gives them: a module
     ``model`` takes the point's parameters for the call, a tensor ``W`` the point's W."""
 
-    def __init__(self, keys, bindings, parameters, names: dict[int, str]):
+    def __init__(self, function, keys, bindings, parameters, names: dict[int, str]):
+        self.function = function  # the traced loss function
         self.keys = keys  # the example's names: the function's arguments
         self.bindings = bindings  # symgrad name → the tensor it stands for
         self.parameters = parameters  # (symgrad name, module, dotted name in the module)

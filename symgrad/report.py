@@ -191,7 +191,12 @@ class Report:
         return "\n".join([fmt(header), rule, *map(fmt, lines)])
 
     def summary(self) -> str:
-        what = " and ".join(self.checked)
+        checked = list(self.checked)
+        what = (
+            " and ".join(checked)
+            if len(checked) < 3
+            else ", ".join(checked[:-1]) + " and " + checked[-1]
+        )
         wrong = list(dict.fromkeys(f.variable or "?" for f in self.mismatches))
         if self.checked_points == 0:
             verdict = "nothing checked: the loss is not finite at any point"

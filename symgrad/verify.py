@@ -138,6 +138,10 @@ def verify(
         if against is None
         else [against_claim(d, against, dtype, device, torch_ok)]
     )
+    if against is None and d.origin is not None and torch_ok:
+        # a model read from PyTorch code: the code's own autograd gradient is judged too, so a
+        # reading that differs from the code cannot pass
+        claims.append(against_claim(d, d.origin.function, dtype, device, torch_ok))
     autograd = Autograd(d) if torch_ok else None
     differences = FiniteDifferences(d, oracle)
     kinks = diagnosis.kink_evaluator(d) if d.kinks else None

@@ -441,3 +441,26 @@ def test_torch_compile_runs_the_autograd_function_and_keeps_symgrads_gradient():
     _, expected = symgrad.compile(d)(**d.example)
     for name in d.wrt:
         np.testing.assert_allclose(values[name].grad.numpy(), expected[name], rtol=1e-14)
+
+
+def test_verify_of_a_model_read_from_torch_judges_the_codes_own_gradient_too():
+    """A reading of the code that differed from it could not pass: the code's autograd gradient
+    is one of the gradients verify judges against the derivation."""
+    torch_model = load_example("seed003_torch.py")
+    report = symgrad.verify(torch_model, points=2)
+    assert report.ok and "training_step" in report.checked, report.checked
+
+
+def test_a_reading_that_differs_from_the_code_fails_verify(monkeypatch):
+    """Read sigmoid as tanh on purpose: the model is then another network, and verify says the
+    code's gradient (training_step's) disagrees with the derivation."""
+    from symgrad import pytorch
+
+    signature, _ = pytorch.TORCH_FUNCTIONS["sigmoid"]
+    monkeypatch.setitem(
+        pytorch.TORCH_FUNCTIONS, "sigmoid", (signature, lambda a: symgrad.tanh(a["input"]))
+    )
+    misread = load_example("seed003_torch.py")
+    report = symgrad.verify(misread, points=2)
+    assert not report.ok
+    assert {f.source for f in report.mismatches} == {"training_step"}, report.mismatches
