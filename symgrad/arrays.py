@@ -15,6 +15,7 @@ differentiates.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,8 +37,15 @@ def shape_of(expr) -> Shape:
     """The shape of an expression: () for a scalar."""
     expr = getattr(expr, "expr", expr)  # a Tensor
     if isinstance(expr, MatrixExpr):
-        return tuple(int(n) for n in expr.shape)
+        return _matrix_shape(expr)
     return ()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _matrix_shape(expr) -> Shape:
+    # an expression's shape is asked again and again as bigger ones are built on it (and
+    # each asks its operands'): once per expression keeps that linear in the expression's size
+    return tuple(int(n) for n in expr.shape)
 
 
 def show_shape(shape: Shape) -> str:

@@ -12,6 +12,7 @@ import click
 import numpy as np
 
 from . import __version__
+from .budget import FORMULA_SECONDS, within
 from .codegen import BACKENDS, compile
 from .derivation import Derivation, derive
 from .errors import SymgradError
@@ -401,8 +402,17 @@ def derivation_json(derivation: Derivation, at: dict[str, float]) -> dict:
         "point": {},
         "values": {},
         "gradient": {},
-        "symbolic": {name: str(derivation.closed_form(name)) for name in derivation.wrt},
+        "symbolic": {name: None for name in derivation.wrt},
+        "notes": [],
     }
+    forms = within(FORMULA_SECONDS, _closed_form_strings, derivation)
+    if forms is None:
+        out["notes"].append(
+            f"the closed forms were not written out within {FORMULA_SECONDS:g} s "
+            "(SYMGRAD_FORMULA_SECONDS); symbolic gives none"
+        )
+    else:
+        out["symbolic"] = forms
     if example.values is not None:
         out["point"] = {name: _plain(value) for name, value in example.point.items()}
         out["values"] = {
@@ -411,6 +421,10 @@ def derivation_json(derivation: Derivation, at: dict[str, float]) -> dict:
         }
         out["gradient"] = {name: _plain(example.gradients[name]) for name in derivation.wrt}
     return out
+
+
+def _closed_form_strings(derivation: Derivation) -> dict[str, str]:
+    return {name: str(derivation.closed_form(name)) for name in derivation.wrt}
 
 
 def _plain(value):

@@ -26,7 +26,8 @@ def test_derive_json_contract():
     result = run("derive", SEED003, "--json")
     assert result.exit_code == 0
     data = json.loads(result.output)
-    assert set(data) == {"model", "loss", "wrt", "point", "values", "gradient", "symbolic"}
+    assert set(data) == {"model", "loss", "wrt", "point", "values", "gradient", "symbolic", "notes"}
+    assert data["notes"] == []
     assert data["model"] == "two_layer_sigmoid" and data["loss"] == "L"
     assert data["wrt"] == ["W1", "W2", "W3", "W4", "W5", "W6", "b1", "b2", "b3"]
     printed = {"z1": 0.6478, "z2": 0.7225, "sigma1": 0.6565, "sigma2": 0.6732, "z3": -0.3415,
@@ -41,6 +42,19 @@ def test_derive_json_contract():
         expr = sympy.sympify(text, locals=names)
         value = expr.subs({sympy.Symbol(k): v for k, v in data["point"].items()}).evalf()
         assert float(value) == pytest.approx(data["gradient"][name], rel=1e-12)
+
+
+def test_derive_json_gives_no_closed_form_it_cannot_write_within_its_budget(monkeypatch):
+    """A formula that takes too long is left out, saying so: the command still answers."""
+    import symgrad.cli
+
+    monkeypatch.setattr(symgrad.cli, "FORMULA_SECONDS", 0.0)
+    result = run("derive", SEED003, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data["symbolic"].values()) == {None}
+    assert "SYMGRAD_FORMULA_SECONDS" in data["notes"][0]
+    assert round(data["gradient"]["W5"], 4) == 0.2727
 
 
 def test_derive_text_shows_the_chain_for_every_parameter():

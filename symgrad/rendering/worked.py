@@ -10,16 +10,16 @@ does by hand on top of those numbers: the update ``W − α ∂L/∂W``.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import sympy
 from sympy.core.parameters import evaluate
 
+from ..budget import CLOSED_FORM_SECONDS, within
 from ..codegen import compile, term_name
 from ..derivation import Adjoint, ChainTerm, Derivation, Partial, SecondPartial
 from ..errors import SymgradError
@@ -33,7 +33,6 @@ SECTIONS = ("model", "forward", "loss", "backward", "update", "closed", "hessian
 HESSIAN_ENTRIES = 6  # variables up to which each second derivative is written out
 HESSIAN_MATRIX = 10  # variables up to which the Hessian is shown as a matrix (pmatrix's limit)
 # for simplifying all the closed forms of one example (a test on a loaded machine sets more)
-CLOSED_FORM_SECONDS = float(os.environ.get("SYMGRAD_CLOSED_FORM_SECONDS", "20"))
 HVP_FORMULA_OPS = 40  # operations up to which a Hessian-vector product's formula is written out
 
 
@@ -454,27 +453,5 @@ def _closed_forms(derivation: Derivation, values, seconds: float) -> Section:
 
 
 def _simplified(derivation: Derivation, name: str, seconds: float) -> sympy.Expr | None:
-    """``derivation.closed_form(name, simplify=True)`` if it is done within ``seconds``: it runs
-    in a forked process, which can be stopped (a thread cannot). Without fork, no time limit."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return derivation.closed_form(name, simplify=True)
-    if seconds <= 0:
-        return None
-    context = multiprocessing.get_context("fork")
-    reader, writer = context.Pipe(duplex=False)
-    worker = context.Process(target=_simplify_into, args=(derivation, name, writer), daemon=True)
-    worker.start()
-    writer.close()
-    try:
-        return reader.recv() if reader.poll(seconds) else None
-    except EOFError:  # the worker died; show the substituted form
-        return None
-    finally:
-        worker.kill()
-        worker.join()
-        reader.close()
-
-
-def _simplify_into(derivation: Derivation, name: str, pipe) -> None:
-    pipe.send(derivation.closed_form(name, simplify=True))
-    pipe.close()
+    """``derivation.closed_form(name, simplify=True)`` if it is done within ``seconds``."""
+    return within(seconds, partial(derivation.closed_form, simplify=True), name)
