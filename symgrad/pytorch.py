@@ -642,6 +642,59 @@ def _power(reflected: bool = False):
     return row
 
 
+def _norm(a: _Arguments):
+    """torch.norm / Tensor.norm / linalg.vector_norm: the 2-norm of the entries, along dim."""
+    p = a.raw("p")
+    if p not in (None, 2, 2.0, "fro"):
+        raise SymgradError(f"{a.call.name}: symgrad takes the 2-norm, not p={p!r}", a.call.where)
+    a.only("dtype", None)
+    x = a["input"]
+    squares = T.sum(x * x, axis=_dims(a.raw("dim")), keepdims=a.raw("keepdim"))
+    return F["sqrt"](squares)
+
+
+def _norm_ord(a: _Arguments):
+    a.bound["p"] = a.raw("ord")
+    a.defaults["p"] = None
+    return _norm(a)
+
+
+def _masked_fill(a: _Arguments):
+    """x.masked_fill(mask, value): value where the mask holds (a mask of the data or constant)."""
+    condition = a["mask"]
+    if not isinstance(condition, T.Tensor):
+        condition = np.asarray(condition, dtype=bool)
+    fill = a.raw("value")
+    if isinstance(fill, float) and math.isinf(fill):
+        raise SymgradError(
+            f"{a.call.name} with {fill}: symgrad's arrays hold finite numbers (fill with a large "
+            "finite number, or use torch.where)",
+            a.call.where,
+        )
+    return T.where(condition, a["value"], a["input"])
+
+
+def _one_hot(a: _Arguments):
+    classes = a.raw("num_classes")
+    if classes in (None, -1):
+        raise SymgradError(f"{a.call.name} needs num_classes", a.call.where)
+    return T.one_hot(a["input"], classes)
+
+
+def _huber(kind: str):
+    """huber_loss (delta) and smooth_l1_loss (beta): ½r² near 0, linear beyond."""
+
+    def row(a: _Arguments):
+        width = a.raw("delta" if kind == "huber" else "beta")
+        r = a["input"] - a["target"]
+        size = F["abs"](r)
+        quadratic = 0.5 * r * r if kind == "huber" else 0.5 * r * r / width
+        linear = width * (size - 0.5 * width) if kind == "huber" else size - 0.5 * width
+        return _reduced(T.where(size < width, quadratic, linear), a.raw("reduction"), a.call)
+
+    return row
+
+
 def _identity(a: _Arguments):
     return a["input"]
 
@@ -795,6 +848,18 @@ TORCH_FUNCTIONS: dict[str, tuple[str, Callable]] = {
         )
     },
     "dropout": ("input, p=0.5, training=True, inplace=False", _dropout),
+    "norm": ("input, p=None, dim=None, keepdim=False, out=None, dtype=None", _norm),
+    **{
+        n: ("input, ord=2, dim=None, keepdim=False, *, dtype=None", _norm_ord)
+        for n in ("vector_norm", "linalg_vector_norm")
+    },
+    "masked_fill": ("input, mask, value", _masked_fill),
+    "one_hot": ("input, num_classes=-1", _one_hot),
+    "huber_loss": ("input, target, reduction='mean', delta=1.0, weight=None", _huber("huber")),
+    "smooth_l1_loss": (
+        "input, target, size_average=None, reduce=None, reduction='mean', beta=1.0",
+        _huber("smooth_l1"),
+    ),
     # the network's layers and losses
     "softmax": ("input, dim=None, _stacklevel=3, dtype=None", _softmax("softmax")),
     "log_softmax": ("input, dim=None, _stacklevel=3, dtype=None", _softmax("log_softmax")),

@@ -464,3 +464,21 @@ def test_a_reading_that_differs_from_the_code_fails_verify(monkeypatch):
     report = symgrad.verify(misread, points=2)
     assert not report.ok
     assert {f.source for f in report.mismatches} == {"training_step"}, report.mismatches
+
+
+def test_norms_masks_one_hot_and_robust_losses():
+    torch.manual_seed(7)
+    causal = torch.triu(torch.ones(4, 4, dtype=torch.bool), diagonal=1)
+
+    def loss_fn(Q, K, labels, y):
+        scores = (Q @ K.T).masked_fill(causal, -1e9)
+        attention = torch.softmax(scores, dim=-1)
+        logp = torch.log_softmax(Q, dim=1)
+        picked = -(F.one_hot(labels, 3).float() * logp).sum(dim=1).mean()
+        robust = F.huber_loss(attention[:, 0], y, delta=0.1) + F.smooth_l1_loss(Q[:, 0], y)
+        return picked + robust + Q.norm() + torch.linalg.vector_norm(K, dim=1).sum()
+
+    example = {"Q": torch.randn(4, 3, requires_grad=True), "K": torch.randn(4, 3, requires_grad=True),
+               "labels": torch.tensor([0, 2, 1, 2]), "y": torch.tensor([0.9, 0.1, -0.2, 0.3])}  # fmt: skip
+    m = symgrad.from_torch(loss_fn, example)
+    gradients_agree(m, loss_fn)
