@@ -168,6 +168,11 @@ class Model:
             self._example[name] = as_value(
                 value, f"example value for {name!r}", where, shape=variable.shape or None
             )
+            if not np.all(np.isfinite(self._example[name])):  # a worked example of NaNs
+                raise SymgradError(
+                    f"example value for {name!r} is not finite ({value!r:.40}); give numbers",
+                    where,
+                )
             if variable.domain is not None and not variable.domain.contains(self._example[name]):
                 raise SymgradError(
                     f"example value for {name!r} lies outside its domain {variable.domain}",

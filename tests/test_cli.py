@@ -5,11 +5,13 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 import sympy
 from click.testing import CliRunner
 
 import symgrad
+import symgrad.loader
 from symgrad.cli import main
 
 from .conftest import example_path
@@ -219,3 +221,41 @@ def test_an_error_is_one_line_whatever_it_quotes():
         "cannot use Matrix([ [a, b], [c, d]])"
     )
     assert one_line("two  spaces kept") == "two  spaces kept"
+
+
+UNDEFINED = {  # a model whose loss has no value at its example
+    "division by zero": ("x / (w - 1)", "x=2.0, w=1.0", "L = x/(w - 1) is inf at this point (w = 1, x = 2)"),
+    "log of a negative": ("log(w * x)", "x=1.0, w=-2.0", "L = log(w*x) is nan at this point (w = -2, x = 1)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(UNDEFINED))
+def test_a_loss_undefined_at_the_example_is_one_line_and_exit_2(tmp_path, case):
+    loss, example, said = UNDEFINED[case]
+    path = tmp_path / "model.py"
+    path.write_text(
+        "from symgrad import Model, log\n"
+        'm = Model("undefined")\nx = m.inputs("x")\nw = m.params("w")\n'
+        f'm.loss("L", {loss})\nm.example({example})\n'
+    )
+    for command in (["derive"], ["derive", "--json"], ["derive", "--latex"]):
+        result = CliRunner().invoke(main, [*command, str(path)])
+        assert result.exit_code == 2, (command, result.output)
+        assert said in result.output and "Traceback" not in result.output, result.output
+        assert result.output.strip().count("\n") == 0, result.output
+    # the compiled gradient itself follows NumPy on Python floats: inf or nan, no exception
+    d = symgrad.derive(symgrad.loader.load_model(str(path)))
+    with np.errstate(all="ignore"):
+        value, _ = symgrad.compile(d)(**d.example)
+    assert not np.isfinite(value)
+
+
+def test_a_non_finite_example_value_is_refused_where_it_is_given(tmp_path):
+    path = tmp_path / "model.py"
+    path.write_text(
+        'from symgrad import Model\nm = Model("nan")\nx = m.inputs("x")\nw = m.params("w")\n'
+        'm.loss("L", (w * x) ** 2)\nm.example(x=float("nan"), w=1.0)\n'
+    )
+    result = CliRunner().invoke(main, ["derive", str(path)])
+    assert result.exit_code == 2
+    assert "model.py:6: example value for 'x' is not finite" in result.output, result.output

@@ -557,7 +557,12 @@ class _Writer:
 
     def trace(self) -> str:
         sweep = Sweep(self.d)  # every step, as the worked example shows it
-        body = self.conversions() + self._sweep(sweep, named_terms=True) + ["", *self.scale()]
+        # Python floats as NumPy scalars: inf or nan where Python would raise (1/0, log(-2))
+        as_numpy = [
+            f"{a} = np.float64({a}) if type({a}) is float else {a}" for a in self.d.arguments
+        ]
+        body = (as_numpy if self.float_path else []) + self.conversions()
+        body += [*self._sweep(sweep, named_terms=True), "", *self.scale()]
         named = [node.name for node in self.d.nodes]
         named += [loc.symbol.name for loc in self.d.locals if loc.symbol is not None]
         for adjoint in self.d.adjoints:

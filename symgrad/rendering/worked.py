@@ -148,9 +148,11 @@ def worked_example(
         point = values = loss = gradients = None
     else:
         point = point_for(derivation, at)
-        trace = compile(derivation, "numpy").trace(**point)
+        with np.errstate(all="ignore"):  # an undefined point is said below, in one line
+            trace = compile(derivation, "numpy").trace(**point)
         values = {**point, **trace.values}  # every chain term of a sum included
         loss, gradients = trace.loss, trace.gradients
+        _check_defined(derivation, point, values)
     numeric = values is not None and not any(getattr(v, "ndim", 0) for v in values.values())
 
     def value(name: str):
@@ -450,6 +452,34 @@ def _closed_forms(derivation: Derivation, values, seconds: float) -> Section:
             value = None
         equations.append(Equation(symbol, (form,), (), value, shape=shape_of(symbol) or None))
     return Section("closed", tuple(equations), unsimplified=tuple(unsimplified))
+
+
+def _check_defined(derivation: Derivation, point: Mapping, values: Mapping) -> None:
+    """A worked example of NaNs teaches nothing: name the first quantity that is not a finite
+    number at the point, and what it is made of there."""
+    for name, value in point.items():
+        if not np.all(np.isfinite(value)):
+            raise SymgradError(f"the point gives {name} = {_shown(value)}; give finite numbers")
+    for node in derivation.nodes:
+        value = values[node.name]
+        if np.all(np.isfinite(value)):
+            continue
+        reads = sorted(s.name for s in node.expr.free_symbols if s.name in values)
+        given = ", ".join(f"{r} = {_shown(values[r])}" for r in reads if np.ndim(values[r]) == 0)
+        formula = "" if derivation.is_tensor else f" = {node.expr}"
+        raise SymgradError(
+            f"{node.name}{formula} is {_shown(value)} at this point"
+            + (f" ({given})" if given else "")
+            + "; the loss is not defined there: choose another point (--at NAME=VALUE)"
+        )
+
+
+def _shown(value) -> str:
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 0:
+        return f"{float(array):g}"
+    bad = array[~np.isfinite(array)]
+    return f"{bad[0]:g} in an array of shape {array.shape}" if bad.size else "finite"
 
 
 def _simplified(derivation: Derivation, name: str, seconds: float) -> sympy.Expr | None:
