@@ -39,6 +39,37 @@ def reports_errors(command):
     return wrapper
 
 
+def format_flags(*formats: tuple[str, str]):
+    """``--text``, ``--latex``, … as one choice, passed on as ``fmt`` (None without a flag);
+    two of them are a mistake to point out, not a choice of the last."""
+
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            given = [name for name, _ in formats if kwargs.pop(f"as_{name}")]
+            if len(given) > 1:
+                flags = " and ".join(f"--{name}" for name in given)
+                raise SymgradError(f"{flags}: choose one format")
+            return command(*args, fmt=given[0] if given else None, **kwargs)
+
+        for name, text in reversed(formats):
+            wrapper = click.option(f"--{name}", f"as_{name}", is_flag=True, help=text)(wrapper)
+        return wrapper
+
+    return decorate
+
+
+def check_output(output: str | None) -> None:
+    """An ``-o`` the command can write, checked before any work: its folder exists."""
+    if not output:
+        return
+    if os.path.isdir(output):
+        raise SymgradError(f"-o {output}: is a folder; give a file name")
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise SymgradError(f"-o {output}: the folder {os.path.dirname(output)} does not exist")
+
+
 def one_line(message: str) -> str:
     """A message on one line, whatever it quotes: a formula SymPy prints over several lines
     (a Matrix) is joined up, so the error stays one line a user can read."""
@@ -166,10 +197,6 @@ symbolic_option = click.option("--symbolic", is_flag=True, help="Leave the numbe
 @model_option
 @wrt_option
 @at_option
-@click.option("--text", "fmt", flag_value="text", help="For the terminal (the default).")
-@click.option("--latex", "fmt", flag_value="latex", help="A LaTeX fragment (needs amsmath).")
-@click.option("--markdown", "fmt", flag_value="markdown", help="Markdown with $$ math.")
-@click.option("--json", "fmt", flag_value="json", help="Values and gradients as JSON.")
 @click.option("--standalone", is_flag=True, help="A complete LaTeX document (implies --latex).")
 @output_option
 @digits_option
@@ -188,10 +215,16 @@ symbolic_option = click.option("--symbolic", is_flag=True, help="Leave the numbe
     "--lang",
     default="en",
     show_default=True,
-    metavar="|".join(LANGUAGES),
+    metavar="|".join(LANGUAGES),  # checked by words_for, in one line
     help="Language of the prose (ko: Korean).",
 )
 @reports_errors
+@format_flags(
+    ("text", "For the terminal (the default)."),
+    ("latex", "A LaTeX fragment (needs amsmath)."),
+    ("markdown", "Markdown with $$ math."),
+    ("json", "Values and gradients as JSON."),
+)
 def derive_command(
     file,
     model_name,
@@ -209,6 +242,7 @@ def derive_command(
     lang,
 ):
     """Derive the gradient of the loss in FILE and show the working."""
+    check_output(output)
     fmt = choose_format(fmt, output, standalone)
     rate = None if lr is None else finite_number(lr, "--lr")
     words_for(lang)
@@ -250,6 +284,7 @@ def derive_command(
 def graph_command(file, model_name, wrt, at, output, digits, symbolic):
     """Draw the computational graph of FILE: each node's operation and value, each edge's local
     gradient and the gradient it carries back."""
+    check_output(output)
     source = graph_dot(
         load_derivation(file, model_name, wrt), at=parse_at(at), digits=digits, symbolic=symbolic
     )
@@ -279,30 +314,40 @@ def graph_command(file, model_name, wrt, at, output, digits, symbolic):
 @reports_errors
 def codegen_command(file, model_name, wrt, backend, reduction, output):
     """Write a standalone NumPy or PyTorch module computing the loss and its gradient."""
+    check_output(output)
     source = compile(load_derivation(file, model_name, wrt), backend, reduction=reduction).source
-    if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(source)
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(source, nl=False)
+    write_output(source, output)
 
 
 @main.command("rules")
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
-@click.option("--text", "fmt", flag_value="text", help="For the terminal (the default).")
-@click.option("--markdown", "fmt", flag_value="markdown", help="A Markdown table with $ math.")
-@click.option("--latex", "fmt", flag_value="latex", help="An align* block (needs amsmath).")
-@output_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write to FILE; without a format flag its suffix chooses (.tex, .md, .txt).",
+)
 @reports_errors
+@format_flags(
+    ("text", "For the terminal (the default)."),
+    ("markdown", "A Markdown table with $ math."),
+    ("latex", "An align* block (needs amsmath)."),
+)
 def rules_command(file, fmt, output):
     """Print the rule table: every primitive with its derivative, kink and code spellings
     (with FILE, the primitives that model file declares with symgrad.primitive too)."""
     from .rendering.rules import render_rules
 
+    check_output(output)
+    fmt = choose_format(fmt, output, False)
+    if fmt == "json":
+        raise SymgradError(
+            f"-o {output}: the rule table is text, Markdown or LaTeX (.txt, .md, .tex)"
+        )
     if file is not None:
         load_models(file)  # its symgrad.primitive declarations join the table
-    write_output(render_rules(choose_format(fmt, output, False)), output)
+    write_output(render_rules(fmt), output)
 
 
 @main.command("verify")

@@ -259,3 +259,32 @@ def test_a_non_finite_example_value_is_refused_where_it_is_given(tmp_path):
     result = CliRunner().invoke(main, ["derive", str(path)])
     assert result.exit_code == 2
     assert "model.py:6: example value for 'x' is not finite" in result.output, result.output
+
+
+OUTPUT_MISTAKES = {  # (arguments, what the one line says)
+    "codegen into a missing folder": (["codegen", SEED003, "-o", "/no/such/dir/x.py"],
+                                      "-o /no/such/dir/x.py: the folder /no/such/dir does not exist"),
+    "graph into a missing folder": (["graph", SEED003, "-o", "/no/dir/x.svg"],
+                                    "-o /no/dir/x.svg: the folder /no/dir does not exist"),
+    "derive into a missing folder": (["derive", SEED003, "-o", "/no/dir/x.tex"],
+                                     "-o /no/dir/x.tex: the folder /no/dir does not exist"),
+    "two formats": (["derive", SEED003, "--latex", "--markdown"],
+                    "--latex and --markdown: choose one format"),
+    "two formats of the rule table": (["rules", "--latex", "--text"],
+                                      "--text and --latex: choose one format"),
+    "the rule table as JSON": (["rules", "-o", "rules.json"],
+                               "-o rules.json: the rule table is text, Markdown or LaTeX"),
+    "an unknown language": (["derive", SEED003, "--lang", "fr"], "unknown language 'fr'"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(OUTPUT_MISTAKES))
+def test_an_output_mistake_is_one_line_naming_what_the_user_gave_and_exit_2(
+    case, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    arguments, said = OUTPUT_MISTAKES[case]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 2, result.output
+    assert said in result.output, result.output
+    assert "Traceback" not in result.output and not any(tmp_path.iterdir()), result.output

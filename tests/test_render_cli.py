@@ -85,7 +85,10 @@ def test_a_flag_wins_over_the_suffix(tmp_path):
         (["--lr", "inf"], "--lr: 'inf' is not a finite number"),
         (["--markdown", "--standalone"], "--standalone makes a LaTeX document"),
         (["--lang", "fr"], "unknown language 'fr'; choose one of en, ko"),
-        (["-o", "no/such/dir/out.tex"], "-o no/such/dir/out.tex: No such file or directory"),
+        (
+            ["-o", "no/such/dir/out.tex"],
+            "-o no/such/dir/out.tex: the folder no/such/dir does not exist",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):

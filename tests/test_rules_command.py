@@ -50,4 +50,4 @@ def test_output_file_and_bad_suffix(tmp_path):
     assert run("rules", "-o", str(target)).exit_code == 0
     assert target.read_text().startswith("| rule | kind | derivative |")
     bad = run("rules", "-o", str(tmp_path / "rules.json"))
-    assert bad.exit_code == 2 and "unknown format 'json'" in bad.output
+    assert bad.exit_code == 2 and "the rule table is text, Markdown or LaTeX" in bad.output
