@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import runpy
 import sys
 import traceback
@@ -52,7 +53,7 @@ def _run(path: str) -> dict[str, Model]:
         line = f":{error.lineno}" if error.lineno else ""
         raise SymgradError(f"{error.filename or path}{line}: syntax error: {error.msg}") from None
     except (Exception, SystemExit) as error:  # the user's code failed: say where
-        raise SymgradError(f"{_location(path, error)}: {_describe(error)}") from None
+        raise SymgradError(f"{_location(path, error)}: {_describe(error, path)}") from None
     finally:
         if sys.path and sys.path[0] == directory:
             sys.path.pop(0)
@@ -72,9 +73,64 @@ def _location(path: str, error: BaseException) -> str:
     return f"{path}:{line}" if line else path
 
 
-def _describe(error: BaseException) -> str:
+def _describe(error: BaseException, path: str | None = None) -> str:
+    hint = _symbolic_hint(error, path)
+    if hint:
+        return hint
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+# what Python, math, NumPy and torch say when handed a symbol where they expect a number
+_NUMBERS_ONLY = (
+    "Cannot convert expression to float",
+    "cannot determine truth value of Relational",
+    "loop of ufunc does not support argument",
+    "must be Tensor, not",
+)
+_CALL = re.compile(r"\b(math|np|numpy|torch|F|torch\.nn\.functional)\.(\w+)\s*\(")
+_BUILTIN = re.compile(r"(?<![\w.])(max|min|abs|round)\s*\(")
+
+
+def _symbolic_hint(error: BaseException, path: str | None) -> str | None:
+    """A numeric function, or a Python ``if``, given a symbol: say what to write instead."""
+    if not isinstance(error, TypeError) or not any(t in str(error) for t in _NUMBERS_ONLY):
+        return None
+    source = _failing_line(path, error)
+    called = _CALL.search(source)
+    if called:
+        module, name = called.groups()
+        from .rules import public_functions
+
+        instead = f"symgrad.{name}" if name in public_functions() else "symgrad's functions"
+        if module in ("torch", "F", "torch.nn.functional"):
+            instead += " (or symgrad.from_torch to read PyTorch code as it is)"
+        return (
+            f"{module}.{name} computes with numbers, and a model's quantities are symbols "
+            f"until derived; use {instead}"
+        )
+    builtin = _BUILTIN.search(source)
+    if builtin:
+        instead = {"max": "symgrad.maximum (or relu)", "min": "symgrad.minimum",
+                   "abs": "symgrad.abs", "round": "symgrad.round"}[builtin.group(1)]  # fmt: skip
+        return f"Python's {builtin.group(1)} compares a symbol that has no value yet; use {instead}"
+    return (
+        "a Python if, and, or or a comparison asks a symbol for a value it does not have yet; "
+        "choose with symgrad.where(condition, a, b)"
+    )
+
+
+def _failing_line(path: str | None, error: BaseException) -> str:
+    """The text of the line of ``path`` the error came from."""
+    if path is None:
+        return ""
+    target = os.path.abspath(path)
+    frames = [
+        f
+        for f in traceback.extract_tb(error.__traceback__)
+        if os.path.abspath(f.filename) == target
+    ]
+    return (frames[-1].line or "") if frames else ""
 
 
 def load_function(spec: str):

@@ -288,3 +288,29 @@ def test_an_output_mistake_is_one_line_naming_what_the_user_gave_and_exit_2(
     assert result.exit_code == 2, result.output
     assert said in result.output, result.output
     assert "Traceback" not in result.output and not any(tmp_path.iterdir()), result.output
+
+
+NUMERIC_HABITS = {  # a model file's loss written with a function of numbers → what to write
+    "math.tanh(w * x)": "use symgrad.tanh",
+    "np.tanh(w * x)": "use symgrad.tanh",
+    "torch.sigmoid(w * x)": "use symgrad.sigmoid (or symgrad.from_torch",
+    "max(w * x, 0)": "use symgrad.maximum (or relu)",
+    "(w if w * x < 0 else x)": "symgrad.where(condition, a, b)",
+}
+
+
+@pytest.mark.parametrize("loss", sorted(NUMERIC_HABITS))
+def test_a_function_of_numbers_on_a_symbol_is_answered_with_the_line_and_the_spelling(
+    loss, tmp_path
+):
+    pytest.importorskip("torch")
+    path = tmp_path / "habit.py"
+    path.write_text(
+        "import math\nimport numpy as np\nimport torch\nfrom symgrad import Model\n"
+        'm = Model("habit")\nx = m.inputs("x")\nw = m.params("w")\n'
+        f'm.loss("L", {loss})\nm.example(x=1.0, w=0.5)\n'
+    )
+    result = CliRunner().invoke(main, ["derive", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "habit.py:8: " in result.output and NUMERIC_HABITS[loss] in result.output, result.output
+    assert result.output.strip().count("\n") == 0, result.output
