@@ -129,7 +129,18 @@ wrt_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    def invoke(self, ctx):
+        """Ctrl-C ends a command with one line and the shell's code for an interrupt (130),
+        not click's "Aborted!" and exit 1, the code of a wrong gradient."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("symgrad: interrupted", err=True)
+            raise click.exceptions.Exit(130) from None
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="symgrad")
 def main():
     """Derive gradients by the chain rule, generate code for them, and show the working."""

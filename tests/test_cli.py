@@ -314,3 +314,15 @@ def test_a_function_of_numbers_on_a_symbol_is_answered_with_the_line_and_the_spe
     assert result.exit_code == 2, result.output
     assert "habit.py:8: " in result.output and NUMERIC_HABITS[loss] in result.output, result.output
     assert result.output.strip().count("\n") == 0, result.output
+
+
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch):
+    import symgrad.cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(symgrad.cli, "load_derivation", interrupted)
+    result = CliRunner().invoke(main, ["verify", SEED003])
+    assert result.exit_code == 130, result.output
+    assert result.output.strip() == "symgrad: interrupted"
