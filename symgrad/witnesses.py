@@ -68,6 +68,26 @@ def _as_array(value, label: str = "the gradient", name: str = "") -> np.ndarray:
     return array.astype(np.float64)
 
 
+def _shaped(gradients: dict[str, np.ndarray], d: Derivation, label: str) -> dict:
+    """A claim's gradient in its variable's shape; another shape is bad input, said in one line
+    (judging it entry by entry would only report nonsense)."""
+    for name, array in gradients.items():
+        shape = tuple(d.variable(name).shape)
+        if array.shape == shape:
+            continue
+        if (
+            array.size == int(np.prod(shape))
+            and array.squeeze().shape == np.empty(shape).squeeze().shape
+        ):
+            gradients[name] = array.reshape(shape)  # (2,) for (1, 2): the same entries
+            continue
+        raise SymgradError(
+            f"{label} returned the gradient of {name} with shape {array.shape}; "
+            f"{name} has shape {shape}"
+        )
+    return gradients
+
+
 def _gradients(result, wrt: Sequence[str], label: str) -> dict[str, np.ndarray]:
     """A claimed gradient as ``{name: float64 array}``: from a dict by name, a tuple or list in
     ``wrt`` order, or a ``(loss, gradients)`` pair as symgrad's own functions return."""
@@ -165,7 +185,7 @@ def against_claim(d: Derivation, against, dtype: str, device: str, torch_ok: boo
 
         def call(p):
             _, gradients = origin.gradients(against, p, d.wrt, dtype, device)
-            return _gradients(gradients, d.wrt, label)
+            return _shaped(_gradients(gradients, d.wrt, label), d, label)
 
         return Claim(label, call, None)
     takes: list[str] = []  # decided on the first call: NumPy arrays, else torch tensors
@@ -188,7 +208,7 @@ def against_claim(d: Derivation, against, dtype: str, device: str, torch_ok: boo
                 continue
             if not takes:
                 takes.append(kind)
-            return _gradients(result, d.wrt, label)
+            return _shaped(_gradients(result, d.wrt, label), d, label)
         raise SymgradError(
             f"{label} failed when called with the model's values "
             f"({', '.join(d.arguments)}) as keywords: {type(first_error).__name__}: {first_error}"

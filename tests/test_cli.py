@@ -326,3 +326,17 @@ def test_ctrl_c_is_one_line_and_exit_130(monkeypatch):
     result = CliRunner().invoke(main, ["verify", SEED003])
     assert result.exit_code == 130, result.output
     assert result.output.strip() == "symgrad: interrupted"
+
+
+def test_a_claim_of_the_wrong_shape_is_bad_input_naming_the_variable_and_both_shapes(tmp_path):
+    claim = tmp_path / "claim.py"
+    claim.write_text(
+        "import numpy as np\n\n"
+        "def backward(x1, x2, y, W1, W2, W3, W4, W5, W6, b1, b2, b3):\n"
+        "    gradients = {name: 0.0 for name in 'W1 W2 W3 W4 W5 W6 b1 b2 b3'.split()}\n"
+        "    gradients['W5'] = np.zeros(3)\n"
+        "    return gradients\n"
+    )
+    result = CliRunner().invoke(main, ["verify", SEED003, "--against", f"{claim}:backward"])
+    assert result.exit_code == 2, result.output
+    assert "backward returned the gradient of W5 with shape (3,); W5 has shape ()" in result.output
