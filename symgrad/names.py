@@ -193,9 +193,32 @@ def _entry_of(name: str) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _module_path(name: str) -> tuple[str, ...] | None:
+    """``layer1_0_weight`` (``layer1.0.weight`` in PyTorch code, as from_torch names it) → its
+    parts: a word of three letters or more followed by a numbered part (``net_0``,
+    ``layer1_0``), or a name ending in ``weight`` or ``bias`` (``fc1_weight``). ``W1_1_2``,
+    ``z1_1`` and ``sigma1_2`` stay entries of W₁, z₁ and σ₁."""
+    parts = tuple(name.split("_"))
+    if len(parts) < 2 or not all(parts):
+        return None
+    if parts[-1] in ("weight", "bias"):
+        return parts
+    if not any(part.isdigit() for part in parts[1:]):
+        return None
+    head = _TRAILING_DIGITS.match(parts[0])
+    letters = head.group(1) if head else parts[0]
+    if len(letters) < 3 or letters in _GREEK_LATEX:
+        return None
+    return parts
+
+
 def latex_name(name: str) -> str:
     """``sigma1`` → ``\\sigma_{1}``, ``x_hat`` → ``\\hat{x}``, ``net_h1`` → ``net_{h1}``,
-    ``W1_1_2`` → ``(W_{1})_{1,2}``."""
+    ``W1_1_2`` → ``(W_{1})_{1,2}``, ``layer1_0_weight`` → ``\\mathrm{layer1.0.weight}``."""
+    path = _module_path(name)
+    if path:
+        return r"\mathrm{" + ".".join(path) + "}"
     entry = _entry_of(name)
     if entry:
         return f"({latex_name(entry[0])})_{{{','.join(entry[1])}}}"
@@ -220,7 +243,10 @@ def _subscript(text: str) -> str:
 
 def text_name(name: str) -> str:
     """``sigma1`` → ``σ₁``, ``x_hat`` → ``x̂``, ``E_total`` → ``Eₜₒₜₐₗ``,
-    ``W1_1_2`` → ``(W₁)₁,₂``."""
+    ``W1_1_2`` → ``(W₁)₁,₂``, ``layer1_0_weight`` → ``layer1.0.weight``."""
+    path = _module_path(name)
+    if path:
+        return ".".join(path)
     entry = _entry_of(name)
     if entry:
         return f"({text_name(entry[0])})" + ",".join(_subscript(i) for i in entry[1])

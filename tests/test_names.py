@@ -40,3 +40,20 @@ def test_bad_names_are_refused(name):
 def test_good_names_pass():
     for name in ["z1", "sigma3", "E_total", "x_hat", "dz", "W1"]:
         assert check_name(name, "node") == name
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "latex"),
+    [
+        ("layer2_0_weight", "layer2.0.weight", r"\mathrm{layer2.0.weight}"),
+        ("layer1_0", "layer1.0", r"\mathrm{layer1.0}"),
+        ("net_0_bias", "net.0.bias", r"\mathrm{net.0.bias}"),
+        ("fc_weight", "fc.weight", r"\mathrm{fc.weight}"),
+        ("W1_1_2", "(W₁)₁,₂", "(W_{1})_{1,2}"),  # still an entry of W₁ (--unroll)
+        ("sigma1_2", "(σ₁)₂", r"(\sigma_{1})_{2}"),
+    ],
+)
+def test_a_pytorch_module_path_is_written_as_pytorch_writes_it(name, text, latex):
+    """from_torch names a parameter layer2_0_weight: a reader knows it as layer2.0.weight."""
+    assert text_name(name) == text
+    assert latex_name(name) == latex
