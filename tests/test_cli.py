@@ -340,3 +340,15 @@ def test_a_claim_of_the_wrong_shape_is_bad_input_naming_the_variable_and_both_sh
     result = CliRunner().invoke(main, ["verify", SEED003, "--against", f"{claim}:backward"])
     assert result.exit_code == 2, result.output
     assert "backward returned the gradient of W5 with shape (3,); W5 has shape ()" in result.output
+
+
+def test_a_gradient_that_is_not_finite_where_the_loss_is_is_one_line_and_exit_2(tmp_path):
+    """√x at 0: the loss is 0, its derivative 1/(2√x) is not a number there."""
+    path = tmp_path / "model.py"
+    path.write_text(
+        'from symgrad import Model, sqrt\nm = Model("root")\nx = m.params("x")\n'
+        'm.loss("L", sqrt(x))\nm.example(x=0.0)\n'
+    )
+    result = CliRunner().invoke(main, ["derive", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "∂L/∂x is inf at this point, where the loss is finite" in result.output

@@ -153,6 +153,7 @@ def worked_example(
         values = {**point, **trace.values}  # every chain term of a sum included
         loss, gradients = trace.loss, trace.gradients
         _check_defined(derivation, point, values)
+        _check_differentiable(derivation, gradients)
     numeric = values is not None and not any(getattr(v, "ndim", 0) for v in values.values())
 
     def value(name: str):
@@ -472,6 +473,17 @@ def _check_defined(derivation: Derivation, point: Mapping, values: Mapping) -> N
             + (f" ({given})" if given else "")
             + "; the loss is not defined there: choose another point (--at NAME=VALUE)"
         )
+
+
+def _check_differentiable(derivation: Derivation, gradients: Mapping) -> None:
+    """A finite loss with a gradient that is not: say so in one line, not in NaNs."""
+    for name in derivation.wrt:
+        if not np.all(np.isfinite(gradients[name])):
+            raise SymgradError(
+                f"∂{derivation.loss.name}/∂{name} is {_shown(gradients[name])} at this point, "
+                "where the loss is finite: it is not differentiable there, or a rule divides by "
+                "0 there (cumprod and prod at an entry of exactly 0 do); choose another point"
+            )
 
 
 def _shown(value) -> str:
