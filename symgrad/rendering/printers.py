@@ -900,6 +900,8 @@ def wrap_tex(text: str, width: float) -> list[str]:
     ``+``, ``−``, ``\odot``, ``\times`` or a matrix product's ``\,`` outside any braces,
     as shallow in the parentheses as will do; a ``\left(…\right)`` pair a break falls inside
     becomes ``\bigl(…\bigr)``, since ``\left`` cannot span lines."""
+    if visual_width(text) > width:
+        text = _inline_wide_fractions(text, width)
     candidates: list[tuple[int, int]] = []  # (position, parenthesis depth)
     pairs: dict[int, int] = {}
     stack: list[int] = []
@@ -927,6 +929,44 @@ def wrap_tex(text: str, width: float) -> list[str]:
         ):
             return _unsized(text, chosen, pairs) if chosen else [text]
     return [text]
+
+
+def _inline_wide_fractions(text: str, width: float) -> str:
+    r"""``\frac{A}{B}`` too wide for a line, written ``(A) / (B)``: a stacked fraction cannot
+    break, a written one can, inside its parentheses."""
+    out, i = [], 0
+    while True:
+        start = text.find(r"\frac{", i)
+        if start < 0:
+            out.append(text[i:])
+            return "".join(out)
+        top_end = _closing_brace(text, start + 5)
+        bottom_end = (
+            _closing_brace(text, top_end + 1) if text[top_end + 1 : top_end + 2] == "{" else -1
+        )
+        if bottom_end < 0:
+            out.append(text[i : start + 6])
+            i = start + 6
+            continue
+        whole = text[start : bottom_end + 1]
+        if visual_width(whole) > width / 2:
+            top = _inline_wide_fractions(text[start + 6 : top_end], width)
+            bottom = _inline_wide_fractions(text[top_end + 2 : bottom_end], width)
+            if not re.fullmatch(r"[\w\\{}^]+", top):  # 1 − y needs parentheses, y does not
+                top = rf"\left({top}\right)"
+            whole = rf"{top}{DIVIDE}\left({bottom}\right)"
+        out.append(text[i:start] + whole)
+        i = bottom_end + 1
+
+
+def _closing_brace(text: str, opening: int) -> int:
+    """The index of the brace that closes the one at ``opening``."""
+    depth = 0
+    for k in range(opening, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[k], 0)
+        if depth == 0:
+            return k
+    return len(text) - 1
 
 
 def _greedy(text: str, positions: list[int], width: float) -> list[int]:
