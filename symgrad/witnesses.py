@@ -69,17 +69,21 @@ def _as_array(value, label: str = "the gradient", name: str = "") -> np.ndarray:
 
 
 def _shaped(gradients: dict[str, np.ndarray], d: Derivation, label: str) -> dict:
-    """A claim's gradient in its variable's shape; another shape is bad input, said in one line
-    (judging it entry by entry would only report nonsense)."""
+    """A claim's gradient in its variable's shape. A shape a gradient bug gives (transposed:
+    the same size; summed over the wrong axis: the variable's 1 where the claim has n) is a
+    wrong gradient the judges label; any other shape is bad input, said in one line."""
     for name, array in gradients.items():
         shape = tuple(d.variable(name).shape)
         if array.shape == shape:
             continue
-        if (
-            array.size == int(np.prod(shape))
-            and array.squeeze().shape == np.empty(shape).squeeze().shape
-        ):
-            gradients[name] = array.reshape(shape)  # (2,) for (1, 2): the same entries
+        if array.size == int(np.prod(shape)):
+            if array.squeeze().shape == np.empty(shape).squeeze().shape:
+                gradients[name] = array.reshape(shape)  # (2,) for (1, 2): the same entries
+            continue
+        wrong_axis = array.ndim == len(shape) and all(
+            n in (1, m) for n, m in zip(shape, array.shape, strict=True)
+        )
+        if wrong_axis:
             continue
         raise SymgradError(
             f"{label} returned the gradient of {name} with shape {array.shape}; "
