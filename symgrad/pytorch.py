@@ -119,6 +119,8 @@ def _record(loss_fn, example: dict, variables: set[int], names: dict[int, str]):
             if name == "__get__":  # a property: Tensor.T, .shape, .dtype
                 name = getattr(getattr(func, "__self__", None), "__name__", name)
             frame = _user_frame()
+            if name in _SHAPE_ONLY:  # zeros_like(x): a constant of x's shape
+                involved = False
             if involved and name in _VALUE_DEPENDENT:
                 raise SymgradError(_value_dependent(name), _where(frame))
             if involved and _in_place(name):
@@ -213,6 +215,9 @@ def _name_locals(frame, trace: Trace, symbolic: set[int]) -> None:
             trace.keep.append(value)
 
 
+# functions that read a tensor's shape only: their results are constants
+_SHAPE_ONLY = {"zeros_like", "ones_like", "full_like", "empty_like", "size", "dim", "numel"}
+
 _VALUE_DEPENDENT = {
     "__bool__": "a Python if, while, and, or or not",
     "item": ".item()",
@@ -294,15 +299,9 @@ class _Arguments:
             )
         for key, value in zip(names, call.args, strict=False):
             self.bound.setdefault(key, value)
-        if call.kwargs.get("inplace"):
-            raise SymgradError(
-                f"{call.name}(…, inplace=True) changes its input in place; symgrad reads each "
-                "value once (inplace=False)",
-                call.where,
-            )
         for key, value in call.kwargs.items():
-            if key == "inplace" and not value:
-                continue
+            if key == "inplace":  # nn.ReLU(inplace=True): the result is the input object,
+                continue  # so what reads it afterwards reads the result (values by id)
             if key not in names:
                 raise SymgradError(
                     f"{call.name}: symgrad cannot honour the keyword {key!r}", call.where

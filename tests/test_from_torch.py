@@ -482,3 +482,18 @@ def test_norms_masks_one_hot_and_robust_losses():
                "labels": torch.tensor([0, 2, 1, 2]), "y": torch.tensor([0.9, 0.1, -0.2, 0.3])}  # fmt: skip
     m = symgrad.from_torch(loss_fn, example)
     gradients_agree(m, loss_fn)
+
+
+def test_relu_in_place_and_constants_of_a_tensors_shape_as_tutorials_write_them():
+    """nn.ReLU(inplace=True) returns its input changed: what reads it afterwards reads the
+    ReLU's result. zeros_like(x) is a constant of x's shape."""
+    torch.manual_seed(8)
+    net = nn.Sequential(nn.Linear(12, 4), nn.ReLU(inplace=True), nn.Linear(4, 2))
+
+    def loss_fn(x):
+        h = x.view(x.size(0), -1)
+        out = net(torch.flatten(h, 1)) + torch.zeros_like(h[:, :2])
+        return out.pow(2).sum() / x.shape[0]
+
+    m = symgrad.from_torch(loss_fn, {"x": torch.randn(3, 3, 4)})
+    gradients_agree(m, loss_fn)
