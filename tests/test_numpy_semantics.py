@@ -1175,6 +1175,10 @@ FOUND = {  # recipes the property test failed on, shrunk: they run every time
     "a new axis between two advanced indices": Recipe(
         (2, 3, 4), (Indexing((slice(None), (0, 2), None, 1)),), (True,), seed=0
     ),
+    "the variance over no axis of a product": Recipe(
+        (), (Binary("*", (1,), False), Reduction("var", (), False, False, ddof=0)),
+        (False, False), seed=0,
+    ),
 }  # fmt: skip
 
 

@@ -390,7 +390,8 @@ class _Writer:
 
     def value(self, expr, printer: CodePrinter | None = None) -> str:
         printer = printer or self.printer
-        text = printer.doprint(expr)
+        # an integer constant (a gradient of 0) is a float, as NumPy's gradient would be
+        text = repr(float(expr)) if isinstance(expr, sympy.Integer) else printer.doprint(expr)
         if (
             self.backend == "torch"
             and not expr.free_symbols
