@@ -121,3 +121,13 @@ def test_warm_verify_benchmark_smoke(tmp_path):
 
     table = warm_verify.main(["--repeat", "1", "--output", str(tmp_path / "warm.md")])
     assert "| symgrad verify (11 points) |" in table and "| gradcheck slow (1 point) |" in table
+
+
+@pytest.mark.slow
+def test_verify_scaling_benchmark_smoke(tmp_path):
+    pytest.importorskip("torch")
+    from benchmarks import verify_scaling
+
+    table = verify_scaling.main(["--sizes", "3", "--output", str(tmp_path / "scaling.md")])
+    assert "| 3 | symgrad verify (derive included, 3 points) |" in table
+    assert "| 3 | gradcheck slow (1 point) |" in table
