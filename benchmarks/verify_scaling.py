@@ -46,9 +46,9 @@ def checks(n: int) -> dict:
     point = tuple(torch.tensor(W, dtype=torch.float64, requires_grad=True) for _ in range(n))
     gradcheck = torch.autograd.gradcheck
     return {
-        "symgrad verify (derive included, 3 points)": lambda: symgrad.verify(
-            chain_model(n), points=2
-        ).ok,
+        "symgrad verify (derive included, 3 points)": lambda: (
+            symgrad.verify(chain_model(n), points=2).ok
+        ),
         "gradcheck fast (1 point)": lambda: gradcheck(chain, point, fast_mode=True),
         "gradcheck slow (1 point)": lambda: gradcheck(chain, point),
     }
