@@ -232,6 +232,24 @@ def domains_of(derivation) -> dict[str, Domain]:
     return out
 
 
+def check_labels(derivation, point: Mapping, what: str) -> None:
+    """Class labels at ``point`` are whole numbers 0 … C − 1, as one_hot, cross_entropy or an
+    index reads them; anything else (a random normal draw, a label past C) is one line."""
+    needs = needed_domains(derivation)
+    for name, needed in needs.items():
+        if not needed.is_labels or name not in point or needed.contains(point[name]):
+            continue
+        values = np.ravel(np.asarray(point[name], dtype=np.float64))
+        shown = ", ".join(f"{v:g}" for v in values[:4]) + (", …" if values.size > 4 else "")
+        classes = f"('labels', {len(needed.values)})" if needed.values else "'labels'"
+        raise SymgradError(
+            f"{what} gives {name} = [{shown}], but {name} holds class labels ({needed}); "
+            f"give whole numbers in that range, or declare domain={classes} so that "
+            "random= draws them",
+            derivation.variable(name).where,
+        )
+
+
 # --- random points -----------------------------------------------------------------------------
 
 

@@ -197,7 +197,9 @@ class Report:
             if len(checked) < 3
             else ", ".join(checked[:-1]) + " and " + checked[-1]
         )
-        wrong = list(dict.fromkeys(f.variable or "?" for f in self.mismatches))
+        wrong = list(dict.fromkeys(f.variable for f in self.mismatches if f.variable))
+        # a mistake of the claim as a whole (it changed its arguments), said as it is
+        whole = list(dict.fromkeys(f.detail for f in self.mismatches if not f.variable))
         if self.checked_points == 0:
             verdict = "nothing checked: the loss is not finite at any point"
         elif self.ok:
@@ -205,7 +207,8 @@ class Report:
             if self.disputes:
                 verdict += " (but a witness disputes the symbolic gradient: see below)"
         else:
-            verdict = f"{len(wrong)} of {len(self.wrt)} gradients wrong ({', '.join(wrong)})"
+            wrong_ones = f"{len(wrong)} of {len(self.wrt)} gradients wrong ({', '.join(wrong)})"
+            verdict = "; ".join(([wrong_ones] if wrong else []) + whole)
         return (
             f"{self.model}: {verdict} ({what} in {self.dtype} on {self.device}, "
             f"{len(self.points)} point(s), {self.seconds:.2f} s)"

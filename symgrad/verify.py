@@ -38,7 +38,7 @@ from . import diagnosis
 from . import finite_differences as fd
 from .codegen import compile
 from .derivation import Derivation, derive
-from .domains import domains_of, random_point, scales_of, shapes_of
+from .domains import check_labels, domains_of, random_point, scales_of, shapes_of
 from .errors import SymgradError
 from .model import Model, as_value
 from .report import (
@@ -162,6 +162,9 @@ def verify(
         state.check_witnesses()
         for claim in claims:
             claimed = claim.call(point)
+            for name in claim.modified:  # the caller's arrays are not the claim's to change
+                detail = f"{claim.label} modifies its argument {name} in place"
+                findings.append(Finding(MISMATCH, index, source=claim.label, detail=detail))
             if state.check_claim(claim, claimed):
                 mismatched.append((index, claim, claimed, state.expected))
         state.label_kink()
@@ -201,8 +204,12 @@ def _points(d: Derivation, n: int, seed: int, at, oracle, notes) -> tuple[list[s
     labels, chosen = [], []
     example = dict(d.example)
     if all(name in example for name in d.arguments):
+        check_labels(d, example, "the example")
         labels.append("the example")
         chosen.append({name: example[name] for name in d.arguments})
+    elif example:  # a partial example is not checked; the report says so
+        missing = ", ".join(name for name in d.arguments if name not in example)
+        notes.append(f"the example gives no value for {missing}, so it was not checked")
     shapes = shapes_of(d)
     for i, extra in enumerate(at):
         if not isinstance(extra, Mapping):
@@ -217,6 +224,7 @@ def _points(d: Derivation, n: int, seed: int, at, oracle, notes) -> tuple[list[s
             if np.shape(value) != tuple(shapes[name]) and d.is_tensor:
                 raise SymgradError(f"{what} has shape {np.shape(value)}, not {tuple(shapes[name])}")
             point[name] = value
+        check_labels(d, point, f"point {i + 1} of at=")
         labels.append(f"given point {i + 1}")
         chosen.append(point)
     if n:
@@ -249,8 +257,8 @@ def _points(d: Derivation, n: int, seed: int, at, oracle, notes) -> tuple[list[s
             notes.append("domains: " + ", ".join(f"{k} {v}" for k, v in constrained.items()))
     if not chosen:
         raise SymgradError(
-            f"model {d.model!r} has no example point and no random points were asked for; "
-            "give m.example(...) or points ≥ 1"
+            f"model {d.model!r} has no complete example point and no random points were asked "
+            "for; give m.example(...) a value for every variable, or points ≥ 1"
         )
     return labels, chosen
 

@@ -5,7 +5,7 @@ and finite differences of the generated NumPy forward pass)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,6 +22,7 @@ class Claim:
     label: str
     call: Callable[[Mapping], dict]
     trace: Callable[[Mapping], dict] | None = None
+    modified: list[str] = field(default_factory=list)  # arguments the last call changed
 
 
 def numpy_args(point: Mapping, names, dtype: str) -> dict:
@@ -203,6 +204,7 @@ def against_claim(d: Derivation, against, dtype: str, device: str, torch_ok: boo
                 if kind == "numpy"
                 else torch_args(p, d.arguments, dtype, device)
             )
+            given = {name: np.array(_as_array(value)) for name, value in args.items()}
             try:
                 result = against(**args)
             except SymgradError:
@@ -212,13 +214,19 @@ def against_claim(d: Derivation, against, dtype: str, device: str, torch_ok: boo
                 continue
             if not takes:
                 takes.append(kind)
+            claim.modified[:] = [
+                name
+                for name, value in args.items()
+                if not np.array_equal(_as_array(value), given[name], equal_nan=True)
+            ]
             return _shaped(_gradients(result, d.wrt, label), d, label)
         raise SymgradError(
             f"{label} failed when called with the model's values "
             f"({', '.join(d.arguments)}) as keywords: {type(first_error).__name__}: {first_error}"
         )
 
-    return Claim(label, call, None)
+    claim = Claim(label, call, None)
+    return claim
 
 
 # --- the witnesses --------------------------------------------------------------------------------

@@ -255,7 +255,7 @@ def test_verify_works_without_an_example():
     m.loss("L", sigmoid(w * x) ** 2)
     report = symgrad.verify(m, points=4)
     assert report.ok and report.points[0] == "random point 1"
-    with pytest.raises(SymgradError, match="no example point"):
+    with pytest.raises(SymgradError, match="no complete example point"):
         symgrad.verify(m, points=0)
 
 
@@ -548,3 +548,63 @@ def test_labels_of_one_hot_are_drawn_as_whole_numbers_in_range():
     result = CliRunner().invoke(main, ["verify", str(CORPUS / "softmax_regression_labels.py")])
     assert result.exit_code == 0, result.output
     assert "labels 0..2" in result.output
+
+
+def _sigmoid_regression():
+    m = Model("regression")
+    x = m.input("x", shape=(3, 2))
+    w = m.param("w", shape=(2,))
+    h = m.node("h", sigmoid(x @ w))
+    m.loss("L", symgrad.sum_squares(h) / 2)
+    m.example(random=0)
+    return m
+
+
+def _regression_gradient(x, w):
+    h = 1 / (1 + np.exp(-(x @ w)))
+    return {"w": x.T @ (h * h * (1 - h))}
+
+
+def test_a_claim_that_changes_its_argument_in_place_is_a_wrong_gradient():
+    def overwrites(x, w):
+        gradient = _regression_gradient(x, w)  # right, but the caller's x is gone
+        x[:] = 0.0
+        return gradient
+
+    m = _sigmoid_regression()
+    assert symgrad.verify(m, against=_regression_gradient, points=2).ok
+    report = symgrad.verify(m, against=overwrites, points=2)
+    assert not report.ok
+    assert "overwrites modifies its argument x in place" in report.summary()
+    assert any(f.detail == "overwrites modifies its argument x in place" for f in report.mismatches)
+
+
+def test_an_example_that_misses_a_value_is_not_checked_and_the_report_says_so():
+    m = Model("partial")
+    x, y = m.inputs("x y")
+    w = m.params("w")
+    m.loss("L", (sigmoid(w * x) - y) ** 2)
+    m.example(x=1.0, w=0.5)
+    report = symgrad.verify(m, points=2)
+    assert report.ok and "the example" not in report.points
+    assert "the example gives no value for y, so it was not checked" in report.notes
+
+
+@pytest.mark.parametrize(
+    "labels, shown",
+    [(None, "labels = [0.4"), ([0, 1, 2, 7, 1, 0], "labels = [0, 1, 2, 7, …]")],
+)
+def test_class_labels_that_are_not_whole_numbers_below_c_are_one_line(labels, shown):
+    m = Model("classifier")
+    X = m.input("X", shape=(6, 3))
+    y = m.input("labels", shape=(6,))  # no domain: cross_entropy says what it holds
+    W = m.param("W", shape=(3, 4))
+    m.loss("L", symgrad.cross_entropy(X @ W, y))
+    rng = np.random.default_rng(0)
+    given = {"labels": labels} if labels is not None else {"labels": rng.random(6) * 0.5 + 0.1}
+    m.example(X=rng.normal(size=(6, 3)), W=rng.normal(size=(3, 4)), **given)
+    for check in (symgrad.verify, lambda m: symgrad.rendering.worked_example(symgrad.derive(m))):
+        with pytest.raises(SymgradError, match=re.escape(shown)) as error:
+            check(m)
+        assert "class labels (labels 0..3)" in str(error.value)
+        assert "domain=('labels', 4)" in str(error.value)

@@ -22,6 +22,7 @@ from sympy.core.parameters import evaluate
 from ..budget import CLOSED_FORM_SECONDS, within
 from ..codegen import compile, term_name
 from ..derivation import Adjoint, ChainTerm, Derivation, Partial, SecondPartial
+from ..domains import check_labels
 from ..errors import SymgradError
 from ..model import as_value
 from ..rules import Primitive
@@ -124,6 +125,7 @@ def point_for(derivation: Derivation, at: Mapping[str, object] | None = None) ->
             f"the point of model {derivation.model!r} has no value for {name!r}{needed} "
             f"(give it in m.example or with --at {name}=VALUE)"
         )
+    check_labels(derivation, point, "the point")
     return {name: point[name] for name in derivation.arguments}
 
 
