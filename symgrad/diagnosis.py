@@ -29,6 +29,10 @@ from .tensors import Elementwise
 
 # --- patterns between two arrays ----------------------------------------------------------------
 
+# the largest relative error of a float32 computation of a well-conditioned gradient: a few
+# hundred of float32's 6e-8 (a difference this small in float64 is the claim's dtype)
+FLOAT32_ROUNDING = 1e-4
+
 
 def simple_fraction(k: float) -> Fraction | None:
     """k as a fraction a person would write (2, 1/2, 3/4, 32), when it is one."""
@@ -70,7 +74,14 @@ def array_pattern(claimed: np.ndarray, expected: np.ndarray, close: Callable) ->
         # one number is always some multiple of another: a factor says something only when it
         # is a simple one, or when it holds over several entries (or points)
         telling = simple_fraction(k) is not None or np.count_nonzero(expected) > 1
-        if np.isfinite(k) and k != 0 and telling and close(claimed, k * expected):
+        if simple_fraction(k) == 1:  # "off by ×1" says nothing; rounding may say something
+            error = float(np.max(np.abs(claimed - expected)) / np.max(np.abs(expected)))
+            if error <= FLOAT32_ROUNDING:
+                return (
+                    f"float32 rounding (relative error {error:.1e}): the claim computes in "
+                    "float32 and is judged in float64; rerun with --dtype float32"
+                )
+        elif np.isfinite(k) and k != 0 and telling and close(claimed, k * expected):
             if abs(k + 1) <= 1e-6:
                 return "sign flipped"
             return f"off by {ratio_text(k)}"

@@ -300,15 +300,15 @@ class _Point:
                 _, low = self.oracle(**numpy_args(self.point, self.d.arguments, "float32"))
             except Exception:
                 low = None
-        if low is not None:
-            for name in self.d.wrt:
-                diff = np.abs(np.asarray(low[name], np.float64) - self.expected[name])
-                rel = np.ravel(diff / (np.abs(self.expected[name]) + self.scale[name]))
-                # an entry whose float32 run took the other side of a kink moved by more than
-                # rounding: the kink checks judge it, and it must not widen every tolerance
-                rel = rel[np.isfinite(rel) & (rel <= BRANCH_FLIP)]
-                if rel.size:
-                    measured[name] = min(max(measured[name], float(np.max(rel))), ROUNDING_CAP)
+            if low is not None:
+                for name in self.d.wrt:
+                    diff = np.abs(np.asarray(low[name], np.float64) - self.expected[name])
+                    rel = np.ravel(diff / (np.abs(self.expected[name]) + self.scale[name]))
+                    # an entry whose float32 run took the other side of a kink moved by more than
+                    # rounding: the kink checks judge it, and it must not widen every tolerance
+                    rel = rel[np.isfinite(rel) & (rel <= BRANCH_FLIP)]
+                    if rel.size:
+                        measured[name] = min(max(measured[name], float(np.max(rel))), ROUNDING_CAP)
         ratio = UNIT_ROUNDOFF["float64"] / UNIT_ROUNDOFF["float32"]
         return {
             "float32": measured,

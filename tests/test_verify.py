@@ -608,3 +608,26 @@ def test_class_labels_that_are_not_whole_numbers_below_c_are_one_line(labels, sh
             check(m)
         assert "class labels (labels 0..3)" in str(error.value)
         assert "domain=('labels', 4)" in str(error.value)
+
+
+def test_a_claim_computed_in_float32_judged_in_float64_is_said_to_be_float32_rounding():
+    def in_float32(x, w):
+        gradient = _regression_gradient(x.astype(np.float32), w.astype(np.float32))
+        return {"w": gradient["w"].astype(np.float64)}
+
+    m = _sigmoid_regression()
+    report = symgrad.verify(m, against=in_float32, points=2)
+    assert not report.ok  # in float64 it is a mismatch, and the report says why
+    assert all("rerun with --dtype float32" in f.pattern for f in report.mismatches)
+    assert symgrad.verify(m, against=in_float32, points=2, dtype="float32").ok
+
+
+def test_a_loss_undefined_at_the_example_is_labelled_without_numpy_warnings(recwarn):
+    m = Model("division")
+    x = m.inputs("x")
+    w = m.params("w")
+    m.loss("L", x / (w - 1))
+    m.example(x=1.0, w=1.0)  # 1/0
+    report = symgrad.verify(m, points=2)
+    assert any(f.kind == "undefined" and f.point == 0 for f in report.findings)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
