@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # no state per test: usable under Hypothesis's @given
 def verify_gradients():
     """``verify_gradients(model, against=None, **options) -> Report``: see
     ``symgrad.testing.assert_gradients``."""

@@ -83,6 +83,31 @@ def test_fixture_passes_a_right_gradient_and_fails_a_wrong_one_with_a_table(pyte
     assert "symgrad/verify.py" not in out  # a table, not a traceback into symgrad
 
 
+HYPOTHESIS_TEST = """\
+from pathlib import Path
+
+from hypothesis import given, settings, strategies as st
+
+from grads import right
+
+MODEL = Path(__file__).parent / "model.py"
+
+
+@settings(max_examples=3, deadline=None)
+@given(st.floats(-2, 2))
+def test_right_at_any_w(verify_gradients, w):
+    point = {"x": 0.5, "y": 1.0, "w": w, "b": -0.1}
+    assert verify_gradients(MODEL, against=right, at=[point], points=0).ok
+"""
+
+
+def test_fixture_runs_under_hypothesis_given(pytester):
+    _project(pytester.path)
+    (pytester.path / "test_grads.py").write_text(HYPOTHESIS_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)  # no health check against a function-scoped fixture
+
+
 NETWORK = ("Could not find a version", "No matching distribution", "Network is unreachable",
            "Temporary failure in name resolution", "Connection refused")  # fmt: skip
 

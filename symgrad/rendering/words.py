@@ -40,7 +40,7 @@ WORDS: dict[str, dict[str, str]] = {
         "pass derived again, with Hv as the loss; the gradient of Hv is the Hessian times v)",
     },
     "ko": {
-        "title": "계산 예제",
+        "title": "풀이",
         "model": "모델",
         "inputs": "입력",
         "params": "매개변수",
