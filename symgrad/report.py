@@ -151,8 +151,8 @@ class Report:
             return []
         return [f for f in self.findings if f.is_failure and f.source == "symbolic"]
 
-    def table(self) -> str:
-        """The per-parameter table, as the CLI prints it."""
+    def rows_text(self) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        """The per-parameter table's header and rows, as text cells."""
         header = (
             "variable",
             "shape",
@@ -185,10 +185,25 @@ class Report:
                     row.verdict,
                 )
             )
+        return header, lines
+
+    def table(self) -> str:
+        """The per-parameter table, as the CLI prints it."""
+        header, lines = self.rows_text()
         widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
         rule = "  ".join("-" * w for w in widths)
         fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()  # noqa: E731
         return "\n".join([fmt(header), rule, *map(fmt, lines)])
+
+    def finding_lines(self) -> list[str]:
+        """One line per finding; the same finding at several points reads once."""
+        groups: dict[tuple, list[Finding]] = {}
+        for f in self.findings:
+            groups.setdefault((f.kind, f.source, f.variable, f.node), []).append(f)
+        return [
+            g[0].describe(self.points, self.loss, len({f.point for f in g}) - 1)
+            for g in groups.values()
+        ]
 
     def summary(self) -> str:
         checked = list(self.checked)
@@ -216,13 +231,7 @@ class Report:
 
     def __str__(self) -> str:
         parts = [self.summary(), "", self.table()]
-        groups: dict[tuple, list[Finding]] = {}
-        for f in self.findings:  # the same finding at several points reads once
-            groups.setdefault((f.kind, f.source, f.variable, f.node), []).append(f)
-        lines = [
-            f"- {g[0].describe(self.points, self.loss, len({f.point for f in g}) - 1)}"
-            for g in groups.values()
-        ]
+        lines = [f"- {line}" for line in self.finding_lines()]
         if lines:
             parts += ["", *lines[:30]]
             if len(lines) > 30:
@@ -235,6 +244,33 @@ class Report:
             "worst error: relative to the gradient's size.)"
         )
         return "\n".join(parts)
+
+    def __repr__(self) -> str:  # the dataclass's own repr is thousands of characters
+        return f"<Report {self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the verdict, the table with each verdict coloured, the findings."""
+        from html import escape
+
+        colour = {"ok": "#1a7f37", "MISMATCH": "#cf222e"}
+        header, rows = self.rows_text()
+        head = "".join(f"<th>{escape(h)}</th>" for h in header)
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td>{escape(c)}</td>" for c in row[:-1])
+            + f'<td style="color:{colour.get(row[-1], "inherit")};font-weight:bold">'
+            + f"{escape(row[-1])}</td></tr>"
+            for row in rows
+        )
+        findings = "".join(f"<li>{escape(line)}</li>" for line in self.finding_lines()[:30])
+        notes = "".join(f"<li>note: {escape(n)}</li>" for n in self.notes)
+        verdict = colour["ok"] if self.ok else colour["MISMATCH"]
+        return (
+            f'<div><p style="color:{verdict};font-weight:bold">{escape(self.summary())}</p>'
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            + (f"<ul>{findings}{notes}</ul>" if findings or notes else "")
+            + "</div>"
+        )
 
     def to_dict(self) -> dict:
         return {

@@ -631,3 +631,22 @@ def test_a_loss_undefined_at_the_example_is_labelled_without_numpy_warnings(recw
     report = symgrad.verify(m, points=2)
     assert any(f.kind == "undefined" and f.point == 0 for f in report.findings)
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_report_and_a_compiled_gradient_display_briefly_in_jupyter():
+    d = symgrad.derive(example_path("seed003_two_layer_sigmoid.py"))
+    report = symgrad.verify(d, points=1)
+    assert repr(report) == f"<Report {report.summary()}>"
+    html = report._repr_html_()
+    assert html.count("<tr>") == 1 + len(d.wrt)  # the header and one row per parameter
+    assert html.count('color:#1a7f37;font-weight:bold">ok</td>') == len(d.wrt)
+    compiled = symgrad.compile(d)
+    assert len(repr(compiled)) < 200 and "two_layer_sigmoid" in repr(compiled)
+    assert "<details><summary>source</summary>" in compiled._repr_html_()
+
+    def wrong(**values):
+        gradient = compiled(**values)[1]
+        return {**gradient, "W5": 2 * gradient["W5"]}
+
+    html = symgrad.verify(d, against=wrong, points=1)._repr_html_()
+    assert 'color:#cf222e;font-weight:bold">MISMATCH</td>' in html and "<li>mismatch" in html

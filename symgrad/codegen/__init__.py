@@ -49,6 +49,23 @@ class CompiledGradient:
     function: Callable = field(repr=False)
     forward_function: Callable = field(repr=False)
 
+    def __repr__(self) -> str:  # the source is thousands of characters: .source has it
+        args = ", ".join(self.arguments)
+        return (
+            f"<{self.backend} gradient of {self.derivation.model!r}: ({args}) -> "
+            f"({self.derivation.loss.name}, {{{', '.join(self.wrt)}}}); "
+            f"{self.source.count(chr(10))} lines in .source>"
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the signature, and the generated module folded under it."""
+        from html import escape
+
+        return (
+            f"<div><code>{escape(repr(self))}</code><details><summary>source</summary>"
+            f"<pre>{escape(self.source)}</pre></details></div>"
+        )
+
     @cached_property
     def trace_function(self) -> Callable:
         """``trace``, generated on first use: only worked examples and the verifier need it."""
