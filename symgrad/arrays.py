@@ -69,8 +69,17 @@ def brief(expr) -> str:
         return text_name(str(expr.name))
     if isinstance(expr, Constant) or (isinstance(expr, np.ndarray) and expr.ndim > 0):
         return f"an array of shape {show_shape(tuple(expr.shape))}"
-    text = " ".join(str(expr).split())  # one line
-    return text if len(text) <= 40 else text[:37] + "…"
+    # as the worked example writes it (σ(X) − y), not SymPy's Elementwise(Lambda(…)); the
+    # printer is imported here only for this message, which is all arrays needs from it
+    from .rendering.printers import TextPrinter
+
+    try:
+        text = TextPrinter().doprint(expr)
+    except Exception:  # a message must not fail for want of a spelling
+        text = str(expr)
+    text = " ".join(text.split())  # one line
+    text = text if len(text) <= 40 else text[:37] + "…"
+    return f"({text})" if " " in text else text  # (σ(X) − y) @ W, not σ(X) − y @ W
 
 
 def broadcast(shapes: Sequence[Shape], operands: Sequence, what: str) -> Shape:

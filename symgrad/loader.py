@@ -47,7 +47,9 @@ def _run(path: str) -> dict[str, Model]:
     sys.path.insert(0, directory)  # so a model file can import its neighbours
     try:
         namespace = runpy.run_path(path, run_name="__symgrad_model__")
-    except SymgradError:
+    except SymgradError as error:
+        if error.where is None:  # raised inside symgrad: the model file's line is at fault
+            error.where = _location(path, error)
         raise
     except SyntaxError as error:
         line = f":{error.lineno}" if error.lineno else ""

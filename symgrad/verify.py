@@ -70,6 +70,12 @@ UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
 # measured (see ``_rounding``), so the margin only absorbs how rounding varies between programs
 # computing the same numbers in a different order.
 ROUNDING_MARGIN = 64.0
+# Below the smallest normal number a float keeps fewer digits (3.6e-312 has 12 bits), so two
+# right programs differ there by more than any relative rounding; that far down they agree.
+SUBNORMAL = {
+    "float64": float(np.finfo(np.float64).tiny),
+    "float32": float(np.finfo(np.float32).tiny),
+}
 ROUNDING_CAP = 2.0**-12  # rounding never explains more than this relative error (4096 float32 ulps)
 BRANCH_FLIP = 1e-2  # a float32 entry this far off took another branch; it is not rounding
 RESOLUTION = 1e-3  # a finite difference with a wider error bar (relative) resolves nothing
@@ -323,6 +329,7 @@ class _Point:
             ROUNDING_MARGIN
             * self.rounding[dtype][name]
             * (np.abs(self.expected[name]) + self.scale[name])
+            + SUBNORMAL[dtype]
         )
 
     def close_function(self, dtype: str):
@@ -334,7 +341,7 @@ class _Point:
                 return np.zeros(b.shape, bool) if entrywise else False
             rel = max(self.rounding[dtype].values())
             scale = max(float(np.mean(np.abs(b))), 1e-300)
-            ok = np.abs(a - b) <= ROUNDING_MARGIN * rel * (np.abs(b) + scale)
+            ok = np.abs(a - b) <= ROUNDING_MARGIN * rel * (np.abs(b) + scale) + SUBNORMAL[dtype]
             return ok if entrywise else bool(ok.all())
 
         return close

@@ -650,3 +650,12 @@ def test_a_report_and_a_compiled_gradient_display_briefly_in_jupyter():
 
     html = symgrad.verify(d, against=wrong, points=1)._repr_html_()
     assert 'color:#cf222e;font-weight:bold">MISMATCH</td>' in html and "<li>mismatch" in html
+
+
+def test_gradients_too_small_to_be_normal_numbers_agree_when_they_agree_to_that_precision():
+    # found by Hypothesis: ∂L/∂b2 ≈ 3.6e-312 (a subnormal, 12 bits) differs between symgrad's
+    # code and autograd in the last bits; no relative rounding estimate covers that
+    point = dict.fromkeys(["x1", "x2", "y", "W1", "W2", "W3", "W4", "b1"], 0.0)
+    point.update(W5=1.0, W6=2.225073858507e-311, b2=1.0, b3=1.0)
+    report = symgrad.verify(load_example("seed003_two_layer_sigmoid.py"), at=[point], points=0)
+    assert report.ok, str(report)
