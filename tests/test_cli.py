@@ -261,6 +261,23 @@ def test_a_non_finite_example_value_is_refused_where_it_is_given(tmp_path):
     assert "model.py:6: example value for 'x' is not finite" in result.output, result.output
 
 
+def test_a_shape_error_names_the_line_and_shows_the_operands_as_written(tmp_path):
+    path = tmp_path / "model.py"
+    path.write_text(
+        "from symgrad import Model, sigmoid, sum_squares\n"
+        'm = Model("shapes")\n'
+        'X = m.input("X", shape=(4, 3))\n'
+        'y = m.input("y", shape=(4, 3))\n'
+        'W = m.param("W", shape=(2, 2))\n'
+        'h = m.node("h", (sigmoid(X) - y) @ W)\n'
+        'm.loss("L", sum_squares(h))\n'
+    )
+    result = CliRunner().invoke(main, ["derive", str(path)])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "model.py:6: matrix product (σ(X) − y) @ W: (σ(X) − y) is 4×3" in result.output
+    assert "Lambda" not in result.output
+
+
 OUTPUT_MISTAKES = {  # (arguments, what the one line says)
     "codegen into a missing folder": (["codegen", SEED003, "-o", "/no/such/dir/x.py"],
                                       "-o /no/such/dir/x.py: the folder /no/such/dir does not exist"),
