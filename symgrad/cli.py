@@ -16,7 +16,7 @@ from .budget import FORMULA_SECONDS, within
 from .codegen import BACKENDS, compile
 from .derivation import Derivation, derive
 from .errors import SymgradError
-from .graph import graph_dot, write_graph
+from .graph import DOT_FORMATS, IMAGE_FORMATS, graph_dot, write_graph
 from .loader import load_model, load_models
 from .rendering import LANGUAGES, render, worked_example
 from .rendering.words import words_for
@@ -59,10 +59,17 @@ def format_flags(*formats: tuple[str, str]):
     return decorate
 
 
-def check_output(output: str | None) -> None:
-    """An ``-o`` the command can write, checked before any work: its folder exists."""
+def check_output(output: str | None, suffixes: tuple[str, ...] = ()) -> None:
+    """An ``-o`` the command can write, checked before any work: its folder exists, and its
+    suffix is one the command writes (when ``suffixes`` names them)."""
     if not output:
         return
+    suffix = os.path.splitext(output)[1].lower()
+    if suffixes and suffix not in suffixes:
+        raise SymgradError(
+            f"-o {output}: this command writes {', '.join(suffixes)} files, "
+            f"not {suffix or 'a name without a suffix'}"
+        )
     if os.path.isdir(output):
         raise SymgradError(f"-o {output}: is a folder; give a file name")
     folder = os.path.dirname(os.path.abspath(output))
@@ -129,15 +136,25 @@ wrt_option = click.option(
 )
 
 
+class UsageLine(click.ClickException):
+    """A mistake on the command line, said in one line with bad input's exit code."""
+
+    exit_code = 2
+
+
 class Commands(click.Group):
     def invoke(self, ctx):
         """Ctrl-C ends a command with one line and the shell's code for an interrupt (130),
-        not click's "Aborted!" and exit 1, the code of a wrong gradient."""
+        not click's "Aborted!" and exit 1, the code of a wrong gradient. A usage mistake in a
+        command's options is one line naming the option, not click's three."""
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("symgrad: interrupted", err=True)
             raise click.exceptions.Exit(130) from None
+        except click.UsageError as error:
+            command = error.ctx.command_path if error.ctx is not None else "symgrad"
+            raise UsageLine(f"{error.format_message()} (see {command} --help)") from None
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -226,7 +243,7 @@ symbolic_option = click.option("--symbolic", is_flag=True, help="Leave the numbe
     "--lang",
     default="en",
     show_default=True,
-    metavar="|".join(LANGUAGES),  # checked by words_for, in one line
+    type=click.Choice(LANGUAGES),
     help="Language of the prose (ko: Korean).",
 )
 @reports_errors
@@ -295,7 +312,7 @@ def derive_command(
 def graph_command(file, model_name, wrt, at, output, digits, symbolic):
     """Draw the computational graph of FILE: each node's operation and value, each edge's local
     gradient and the gradient it carries back."""
-    check_output(output)
+    check_output(output, DOT_FORMATS + IMAGE_FORMATS)
     source = graph_dot(
         load_derivation(file, model_name, wrt), at=parse_at(at), digits=digits, symbolic=symbolic
     )
@@ -325,7 +342,7 @@ def graph_command(file, model_name, wrt, at, output, digits, symbolic):
 @reports_errors
 def codegen_command(file, model_name, wrt, backend, reduction, output):
     """Write a standalone NumPy or PyTorch module computing the loss and its gradient."""
-    check_output(output)
+    check_output(output, (".py",))
     source = compile(load_derivation(file, model_name, wrt), backend, reduction=reduction).source
     write_output(source, output)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import importlib
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -21,6 +22,7 @@ import numpy as np
 import sympy
 from sympy.core.function import Application
 
+from .arrays import show_shape
 from .codegen import compile
 from .codegen.printers import PRINTERS
 from .derivation import Adjoint, ChainTerm, Derivation
@@ -94,6 +96,34 @@ def array_pattern(claimed: np.ndarray, expected: np.ndarray, close: Callable) ->
             else f"1 of {expected.size} entries wrong"
         )
     return None
+
+
+def summed_axes(
+    contributions: np.ndarray, claimed: np.ndarray, expected: np.ndarray, close: Callable
+) -> str | None:
+    """A broadcast variable's gradient summed over the wrong axes: ``contributions`` holds what
+    each entry of the broadcast copy adds (the right gradient sums it over the broadcast axes);
+    the claim sums it over other axes (``sum(axis=1)`` where ``axis=0`` belongs)."""
+    axes = range(contributions.ndim)
+    sums = {}
+    for k in range(1, contributions.ndim + 1):
+        for subset in itertools.combinations(axes, k):
+            total = contributions.sum(axis=subset)
+            if total.size == expected.size:
+                sums[subset] = total.reshape(expected.shape)
+    right = [s for s, total in sums.items() if close(total, expected)]
+    wrong = [s for s, total in sums.items() if s not in right and close(total, claimed)]
+    if not right or not wrong:
+        return None
+
+    def axis(subset):
+        return f"axis {subset[0]}" if len(subset) == 1 else f"axes {subset}"
+
+    return (
+        f"summed over the wrong axis: {axis(wrong[0])} of its {show_shape(contributions.shape)} "
+        "broadcast, "
+        f"where the gradient sums over {axis(right[0])}"
+    )
 
 
 # --- hypotheses: changed derivations -----------------------------------------------------------

@@ -270,32 +270,29 @@ def _quote(text: str) -> str:
 
 def write_graph(source: str, path: str) -> list[str]:
     """Write the graph to ``path``: DOT as is; SVG, PNG or PDF through Graphviz's ``dot``.
-    The DOT source is always written (beside an image, with the suffix ``.dot``); returns the
-    paths written."""
-    root, suffix = os.path.splitext(path)
-    suffix = suffix.lower()
+    Only the file asked for is written; returns the paths written."""
+    suffix = os.path.splitext(path)[1].lower()
     if suffix not in DOT_FORMATS + IMAGE_FORMATS:
         raise SymgradError(
             f"-o {path}: cannot tell the format from {suffix or 'no suffix'!r}; "
             "use .dot, .svg, .png or .pdf"
         )
-    dot_path = path if suffix in DOT_FORMATS else root + ".dot"
-    _write(dot_path, source)
     if suffix in DOT_FORMATS:
-        return [dot_path]
+        _write(path, source)
+        return [path]
     dot = shutil.which("dot")
     if dot is None:
         raise SymgradError(
             f"{path} needs Graphviz's dot, which is not installed (Debian: apt-get install "
-            f"graphviz); the graph is in {dot_path}"
+            f"graphviz); -o {os.path.splitext(path)[0]}.dot writes the graph as DOT"
         )
     result = subprocess.run(
-        [dot, f"-T{suffix[1:]}", "-o", path, dot_path], capture_output=True, text=True
+        [dot, f"-T{suffix[1:]}", "-o", path], input=source, capture_output=True, text=True
     )
     if result.returncode != 0:
         message = (result.stderr.strip().splitlines() or ["failed"])[-1]
         raise SymgradError(f"Graphviz's dot could not draw {path}: {message}")
-    return [dot_path, path]
+    return [path]
 
 
 def _write(path: str, text: str) -> None:

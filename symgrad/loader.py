@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import runpy
 import sys
 import traceback
+
+import sympy
 
 from .errors import SymgradError
 from .model import Model
@@ -46,7 +49,8 @@ def _run(path: str) -> dict[str, Model]:
     directory = os.path.dirname(os.path.abspath(path))
     sys.path.insert(0, directory)  # so a model file can import its neighbours
     try:
-        namespace = runpy.run_path(path, run_name="__symgrad_model__")
+        with _no_truth_value(directory):
+            namespace = runpy.run_path(path, run_name="__symgrad_model__")
     except SymgradError as error:
         if error.where is None:  # raised inside symgrad: the model file's line is at fault
             error.where = _location(path, error)
@@ -64,6 +68,34 @@ def _run(path: str) -> dict[str, Model]:
         if isinstance(value, Model) and all(value is not m for m in found.values()):
             found[variable] = value
     return found
+
+
+_NO_TRUTH = (
+    "a Python if, and, or or a comparison asks a symbol for a value it does not have yet; "
+    "choose with symgrad.where(condition, a, b)"
+)
+
+
+@contextlib.contextmanager
+def _no_truth_value(directory: str):
+    """While a model file runs, ``z and x``, ``z or x``, ``a if z else b`` or ``if z:`` in it
+    (or in its neighbours) on a symbolic ``z`` is an error: Python would take any SymPy
+    expression as true and silently build another model. SymPy's own code keeps the old
+    answer (true, or the length of a container)."""
+    directory = os.path.abspath(directory)
+
+    def __bool__(self):
+        caller = sys._getframe(1).f_code.co_filename
+        if os.path.dirname(os.path.abspath(caller)) == directory and self.free_symbols:
+            raise SymgradError(_NO_TRUTH)
+        length = getattr(type(self), "__len__", None)
+        return length(self) != 0 if length is not None else True
+
+    sympy.Basic.__bool__ = __bool__
+    try:
+        yield
+    finally:
+        del sympy.Basic.__bool__
 
 
 def _location(path: str, error: BaseException) -> str:
@@ -89,6 +121,7 @@ _NUMBERS_ONLY = (
     "cannot determine truth value of Relational",
     "loop of ufunc does not support argument",
     "must be Tensor, not",
+    "Cannot round symbolic expression",
 )
 _CALL = re.compile(r"\b(math|np|numpy|torch|F|torch\.nn\.functional)\.(\w+)\s*\(")
 _BUILTIN = re.compile(r"(?<![\w.])(max|min|abs|round)\s*\(")
@@ -115,11 +148,9 @@ def _symbolic_hint(error: BaseException, path: str | None) -> str | None:
     if builtin:
         instead = {"max": "symgrad.maximum (or relu)", "min": "symgrad.minimum",
                    "abs": "symgrad.abs", "round": "symgrad.round"}[builtin.group(1)]  # fmt: skip
-        return f"Python's {builtin.group(1)} compares a symbol that has no value yet; use {instead}"
-    return (
-        "a Python if, and, or or a comparison asks a symbol for a value it does not have yet; "
-        "choose with symgrad.where(condition, a, b)"
-    )
+        asks = "rounds" if builtin.group(1) == "round" else "compares"
+        return f"Python's {builtin.group(1)} {asks} a symbol that has no value yet; use {instead}"
+    return _NO_TRUTH
 
 
 def _failing_line(path: str | None, error: BaseException) -> str:

@@ -95,6 +95,7 @@ class VariableRow:
     fd_worst: float = 0.0  # largest |FD − symbolic| over its error estimate
     fd_methods: set[str] = field(default_factory=set)
     verdict: str = "ok"
+    claimed_shape: tuple[int, ...] | None = None  # a claim's gradient of another shape
 
     def to_dict(self) -> dict:
         return {
@@ -108,6 +109,7 @@ class VariableRow:
             "finite_differences_worst_over_error": self.fd_worst,
             "finite_difference_methods": sorted(self.fd_methods),
             "verdict": self.verdict,
+            "claimed_shape": None if self.claimed_shape is None else list(self.claimed_shape),
         }
 
 
@@ -173,13 +175,16 @@ class Report:
                 if row.fd_checked
                 else "—"
             )
+            # entries of two shapes have no error to measure: the columns say the shapes
+            claimed = row.claimed_shape
+            against = "×".join(map(str, claimed)) or "scalar" if claimed is not None else ""
             lines.append(
                 (
                     row.name,
                     shape,
                     str(row.size),
-                    _ratio(row.worst),
-                    f"{row.relative:.1e}",
+                    f"shape {against}" if claimed is not None else _ratio(row.worst),
+                    "—" if claimed is not None else f"{row.relative:.1e}",
                     autograd,
                     fdiff,
                     row.verdict,

@@ -179,7 +179,7 @@ def verify(
             progress(index + 1, len(chosen))
 
     if mismatched:
-        _locate(d, mismatched, chosen, findings, oracle)
+        _locate(d, mismatched, chosen, findings, oracle, autograd)
     report = Report(
         model=d.model,
         loss=d.loss.name,
@@ -706,6 +706,7 @@ class _Point:
                 got = got.reshape(want.shape)
             if got.shape != want.shape:
                 row.worst = math.inf
+                row.claimed_shape = got.shape
                 self._claim_mismatch(claim, name, got, count=row.size)
                 wrong = True
                 continue
@@ -939,7 +940,7 @@ def _why(expr) -> str:
 # --- where the mismatches enter -------------------------------------------------------------
 
 
-def _locate(d: Derivation, mismatched, points, findings: list[Finding], oracle) -> None:
+def _locate(d: Derivation, mismatched, points, findings: list[Finding], oracle, autograd) -> None:
     """Name the first wrong node and the pattern of each claim's mismatches. A pattern must
     hold at every point where the claim was wrong, not at one (any two scalars differ by a
     factor)."""
@@ -960,6 +961,10 @@ def _locate(d: Derivation, mismatched, points, findings: list[Finding], oracle) 
             except Exception:  # a trace that cannot be taken leaves the other clues
                 node = None
         patterns = {name: _pattern_over_points(name, cases, close) for name in wrong}
+        for name in wrong:
+            pattern = patterns[name]
+            if autograd is not None and (pattern is None or "entries wrong" in pattern):
+                patterns[name] = _summed_axes(d, name, cases, points, autograd, close) or pattern
         ratios = []
         for name in sorted(wrong):
             want, got = expected0[name], claimed0[name]
@@ -992,6 +997,31 @@ def _locate(d: Derivation, mismatched, points, findings: list[Finding], oracle) 
             findings[i] = _with(
                 f, node=node, alternatives=alternatives, pattern=pattern, detail=detail
             )
+
+
+def _summed_axes(d: Derivation, name: str, cases, points, autograd, close) -> str | None:
+    """A broadcast variable (a bias) whose claimed gradient sums over the wrong axes, at
+    every point where it was wrong."""
+    shape = tuple(d.variable(name).shape or ())
+    broadcasts = []
+    for term in d.adjoint(name).terms:
+        full = tuple(d.node(term.consumer).shape or ())
+        if shape and full != shape and full not in broadcasts:
+            try:
+                if np.broadcast_shapes(shape, full) == full:
+                    broadcasts.append(full)
+            except ValueError:
+                continue
+    for full in broadcasts:
+        found = set()
+        for index, _, claimed, expected in cases:
+            each = autograd.contributions(points[index], name, full)
+            if each is None:
+                break
+            found.add(diagnosis.summed_axes(each, claimed[name], expected[name], close))
+        if len(found) == 1 and None not in found:
+            return found.pop()
+    return None
 
 
 def _pattern_over_points(name: str, cases, close) -> str | None:

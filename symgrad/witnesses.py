@@ -93,9 +93,28 @@ def _shaped(gradients: dict[str, np.ndarray], d: Derivation, label: str) -> dict
     return gradients
 
 
-def _gradients(result, wrt: Sequence[str], label: str) -> dict[str, np.ndarray]:
+def _claimed(value, label: str, name: str) -> np.ndarray:
+    """One claimed gradient as float64. An array of whole numbers is a gradient truncated
+    somewhere (astype(int), an integer buffer): comparing its entries would blame the
+    arithmetic, not the dtype, so it is bad input."""
+    dtype = getattr(value, "dtype", None)
+    if (type(value).__module__ or "").startswith("torch"):
+        whole = not (value.is_floating_point() or value.is_complex())
+    else:
+        whole = isinstance(dtype, np.dtype) and dtype.kind in "biu"
+    if whole and np.ndim(value):
+        raise SymgradError(
+            f"{label} returned an integer array ({str(dtype).removeprefix('torch.')}) for the "
+            f"gradient of {name}; a gradient holds floats (look for astype(int) or an integer "
+            "buffer)"
+        )
+    return _as_array(value, label, name)
+
+
+def _gradients(result, wrt: Sequence[str], label: str, known=()) -> dict[str, np.ndarray]:
     """A claimed gradient as ``{name: float64 array}``: from a dict by name, a tuple or list in
-    ``wrt`` order, or a ``(loss, gradients)`` pair as symgrad's own functions return."""
+    ``wrt`` order, or a ``(loss, gradients)`` pair as symgrad's own functions return. A name
+    that is none of ``known`` (the model's variables) is a typo the user must hear of."""
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Mapping):
         result = result[1]
     if isinstance(result, Mapping):
@@ -105,18 +124,22 @@ def _gradients(result, wrt: Sequence[str], label: str) -> dict[str, np.ndarray]:
                 f"{label} returned no gradient for {', '.join(missing)} "
                 f"(it gave {', '.join(map(str, result)) or 'nothing'})"
             )
-        return {name: _as_array(result[name], label, name) for name in wrt}
+        extra = [str(name) for name in result if name not in wrt and name not in known]
+        if extra:
+            raise SymgradError(
+                f"{label} returned a gradient named {', '.join(extra)}, which is no variable of "
+                f"the model (it differentiates {', '.join(wrt)})"
+            )
+        return {name: _claimed(result[name], label, name) for name in wrt}
     if isinstance(result, (tuple, list)):
         if len(result) != len(wrt):
             raise SymgradError(
                 f"{label} returned {len(result)} gradients; expected {len(wrt)}, "
                 f"one for each of {', '.join(wrt)} in that order"
             )
-        return {
-            name: _as_array(value, label, name) for name, value in zip(wrt, result, strict=True)
-        }
+        return {name: _claimed(value, label, name) for name, value in zip(wrt, result, strict=True)}
     if len(wrt) == 1:
-        return {wrt[0]: _as_array(result, label, wrt[0])}
+        return {wrt[0]: _claimed(result, label, wrt[0])}
     raise SymgradError(
         f"{label} returned a {type(result).__name__}; return a dict by name or a tuple in the "
         f"order {', '.join(wrt)}"
@@ -156,6 +179,10 @@ def _torch_dtype(dtype: str):
     return getattr(torch, dtype)
 
 
+def _names(d: Derivation) -> set[str]:
+    return {v.name for v in d.variables}
+
+
 def against_claim(d: Derivation, against, dtype: str, device: str, torch_ok: bool) -> Claim:
     label = getattr(against, "__name__", None) or type(against).__name__
     if isinstance(against, CompiledGradient):
@@ -177,7 +204,8 @@ def against_claim(d: Derivation, against, dtype: str, device: str, torch_ok: boo
         else:
 
             def call(p):
-                return _gradients(against(**numpy_args(p, against.arguments, dtype)), d.wrt, label)
+                result = against(**numpy_args(p, against.arguments, dtype))
+                return _gradients(result, d.wrt, label, _names(d))
 
             def trace(p):
                 return against.trace(**numpy_args(p, against.arguments, dtype)).values
@@ -190,7 +218,7 @@ def against_claim(d: Derivation, against, dtype: str, device: str, torch_ok: boo
 
         def call(p):
             _, gradients = origin.gradients(against, p, d.wrt, dtype, device)
-            return _shaped(_gradients(gradients, d.wrt, label), d, label)
+            return _shaped(_gradients(gradients, d.wrt, label, _names(d)), d, label)
 
         return Claim(label, call, None)
     takes: list[str] = []  # decided on the first call: NumPy arrays, else torch tensors
@@ -219,7 +247,7 @@ def against_claim(d: Derivation, against, dtype: str, device: str, torch_ok: boo
                 for name, value in args.items()
                 if not np.array_equal(_as_array(value), given[name], equal_nan=True)
             ]
-            return _shaped(_gradients(result, d.wrt, label), d, label)
+            return _shaped(_gradients(result, d.wrt, label, _names(d)), d, label)
         raise SymgradError(
             f"{label} failed when called with the model's values "
             f"({', '.join(d.arguments)}) as keywords: {type(first_error).__name__}: {first_error}"
@@ -277,6 +305,22 @@ class Autograd:
             else:
                 grads = torch.autograd.grad(loss, leaves, allow_unused=True, materialize_grads=True)
         return {name: _as_array(g) for name, g in zip(self.d.wrt, grads, strict=True)}
+
+    def contributions(self, point: Mapping, name: str, shape) -> np.ndarray | None:
+        """What each entry of ``name`` broadcast to ``shape`` adds to the gradient (autograd
+        with the broadcast copy as the leaf): a bias's gradient is this summed over the
+        broadcast axes. None where the model does not accept the broadcast copy."""
+        import torch
+
+        args = torch_args(point, self.d.arguments, "float64", "cpu", requires_grad=True)
+        try:
+            leaf = args[name].detach().broadcast_to(shape).clone().requires_grad_(True)
+            with torch.enable_grad():
+                loss = self.forward(**{**args, name: leaf})
+                (grad,) = torch.autograd.grad(loss, [leaf], materialize_grads=True)
+        except Exception:  # an operation that needs the variable's own shape
+            return None
+        return _as_array(grad)
 
     def adjoints(self, point: Mapping) -> dict[str, np.ndarray]:
         """Every node's adjoint (of one sample's loss), keyed as the trace keys them."""

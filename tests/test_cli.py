@@ -291,7 +291,15 @@ OUTPUT_MISTAKES = {  # (arguments, what the one line says)
                                       "--text and --latex: choose one format"),
     "the rule table as JSON": (["rules", "-o", "rules.json"],
                                "-o rules.json: the rule table is text, Markdown or LaTeX"),
-    "an unknown language": (["derive", SEED003, "--lang", "fr"], "unknown language 'fr'"),
+    "an unknown language": (["derive", SEED003, "--lang", "fr"],
+                            "Invalid value for '--lang': 'fr' is not one of 'en', 'ko'"),
+    "a module that is not Python": (["codegen", SEED003, "-o", "grad.txt"],
+                                    "-o grad.txt: this command writes .py files, not .txt"),
+    "a graph format Graphviz is not asked for": (["graph", SEED003, "-o", "graph.jpeg"],
+                                                 "-o graph.jpeg: this command writes .dot, .gv"),
+    "a negative number of points": (["verify", SEED003, "--points", "-1"],
+                                    "Invalid value for '--points': -1 is not in the range x>=0"),
+    "a misspelt command": (["derivee", SEED003], "No such command 'derivee'. Did you mean"),
 }  # fmt: skip
 
 
@@ -304,6 +312,7 @@ def test_an_output_mistake_is_one_line_naming_what_the_user_gave_and_exit_2(
     result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 2, result.output
     assert said in result.output, result.output
+    assert result.output.strip().count("\n") == 0, result.output
     assert "Traceback" not in result.output and not any(tmp_path.iterdir()), result.output
 
 
@@ -313,6 +322,11 @@ NUMERIC_HABITS = {  # a model file's loss written with a function of numbers →
     "torch.sigmoid(w * x)": "use symgrad.sigmoid (or symgrad.from_torch",
     "max(w * x, 0)": "use symgrad.maximum (or relu)",
     "(w if w * x < 0 else x)": "symgrad.where(condition, a, b)",
+    # a bare symbol is true to Python: these would build another model without a word
+    "(w * x and x)": "symgrad.where(condition, a, b)",
+    "(w * x or x)": "symgrad.where(condition, a, b)",
+    "(w if w * x else x)": "symgrad.where(condition, a, b)",
+    "round(w * x)": "Python's round rounds a symbol that has no value yet; use symgrad.round",
 }
 
 

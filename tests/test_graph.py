@@ -119,7 +119,7 @@ def test_graph_command_draws_svg_and_png(tmp_path, graphviz):
     assert result.returncode == 0, result.stderr
     text = svg.read_text(encoding="utf-8")
     assert "<svg" in text and "0.6478" in text and "BCE(·, ·)" in text
-    assert (tmp_path / "graph.dot").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.svg"]  # only what was asked
     png = tmp_path / "graph.png"
     assert run_graph(SEED002, "-o", png).returncode == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -131,14 +131,15 @@ def test_without_graphviz_the_command_says_so_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1, result.stderr
     assert "needs Graphviz's dot" in result.stderr and "apt-get install graphviz" in result.stderr
-    assert (tmp_path / "graph.dot").read_text(encoding="utf-8").startswith("digraph")
+    assert "graph.dot writes the graph as DOT" in result.stderr
+    assert not list(tmp_path.iterdir())  # no file the user did not ask for
 
 
 @pytest.mark.parametrize("target", ["graph.jpeg", "graph"])
 def test_unknown_graph_suffix_is_one_line(tmp_path, target):
     result = run_graph(SEED002, "-o", tmp_path / target)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert "cannot tell the format" in result.stderr
+    assert "this command writes .dot, .gv, .svg, .png, .pdf files, not " in result.stderr
 
 
 def test_dot_is_valid_for_graphviz(graphviz):

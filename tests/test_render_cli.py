@@ -84,7 +84,7 @@ def test_a_flag_wins_over_the_suffix(tmp_path):
         (["--lr", "fast"], "--lr: 'fast' is not a number"),
         (["--lr", "inf"], "--lr: 'inf' is not a finite number"),
         (["--markdown", "--standalone"], "--standalone makes a LaTeX document"),
-        (["--lang", "fr"], "unknown language 'fr'; choose one of en, ko"),
+        (["--lang", "fr"], "Invalid value for '--lang': 'fr' is not one of 'en', 'ko'"),
         (
             ["-o", "no/such/dir/out.tex"],
             "-o no/such/dir/out.tex: the folder no/such/dir does not exist",

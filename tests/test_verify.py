@@ -659,3 +659,62 @@ def test_gradients_too_small_to_be_normal_numbers_agree_when_they_agree_to_that_
     point.update(W5=1.0, W6=2.225073858507e-311, b2=1.0, b3=1.0)
     report = symgrad.verify(load_example("seed003_two_layer_sigmoid.py"), at=[point], points=0)
     assert report.ok, str(report)
+
+
+def _biased_layer():
+    m = Model("layer")
+    X = m.input("X", shape=(4, 3))
+    W = m.param("W", shape=(3, 4))
+    b = m.param("b", shape=(4,))
+    h = m.node("h", symgrad.tanh(X @ W + b))
+    m.loss("L", symgrad.sum_squares(h))
+    m.example(random=0)
+    return m
+
+
+def _layer_gradient(X, W, b, axis=0, transpose=False):
+    h = np.tanh(X @ W + b)
+    dz = 2 * h * (1 - h**2)  # ∂L/∂(XW + b), one row per sample
+    dW = X.T @ dz
+    return {"W": dW.T if transpose else dW, "b": dz.sum(axis=axis)}
+
+
+def test_a_bias_gradient_summed_over_the_wrong_axis_is_named_as_such():
+    m = _biased_layer()
+    assert symgrad.verify(m, against=_layer_gradient, points=2).ok
+    report = symgrad.verify(m, against=lambda X, W, b: _layer_gradient(X, W, b, 1), points=2)
+    assert {(f.variable, f.pattern) for f in report.mismatches} == {
+        (
+            "b",
+            "summed over the wrong axis: axis 1 of its 4×4 broadcast, where the gradient sums "
+            "over axis 0",
+        )
+    }
+
+
+def test_a_transposed_claim_shows_its_shape_in_the_table_not_an_error_size():
+    m = _biased_layer()
+    transposed = symgrad.verify(
+        m, against=lambda X, W, b: _layer_gradient(X, W, b, transpose=True), points=1
+    )
+    assert {(f.variable, f.pattern) for f in transposed.mismatches} == {("W", "transposed")}
+    header, rows = transposed.rows_text()
+    row = dict(zip(header, rows[0], strict=True))
+    assert (row["variable"], row["vs symbolic"], row["worst error"]) == ("W", "shape 4×3", "—")
+    assert row["verdict"] == "MISMATCH"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda g: {**g, "bias": g["b"]}, "returned a gradient named bias, which is no variable"),
+        (lambda g: {**g, "W": g["W"].astype(int)}, "returned an integer array (int64) for the "),
+    ],
+)
+def test_a_claim_with_a_misspelt_name_or_an_integer_gradient_is_bad_input(change, message):
+    m = _biased_layer()
+    with pytest.raises(SymgradError, match=re.escape(message)):
+        symgrad.verify(m, against=lambda X, W, b: change(_layer_gradient(X, W, b)), points=0)
+    # a name the model declares but verify was not asked about is not a misspelling
+    only_b = symgrad.derive(m, wrt=["b"])
+    assert symgrad.verify(only_b, against=_layer_gradient, points=1).ok
