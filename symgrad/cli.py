@@ -7,11 +7,13 @@ import json
 import math
 import os
 import sys
+import time
+from typing import ClassVar
 
 import click
 import numpy as np
 
-from . import __version__
+from . import __version__, progress
 from .budget import FORMULA_SECONDS, within
 from .codegen import BACKENDS, compile
 from .derivation import Derivation, derive
@@ -29,14 +31,24 @@ class BadInput(click.ClickException):
 
 
 def reports_errors(command):
+    """A command whose mistakes are one line, with a progress bar while it works."""
+
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with Progress():
+                return command(*args, **kwargs)
         except SymgradError as error:
             raise BadInput(one_line(str(error))) from None
 
     return wrapper
+
+
+def say(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """click.echo, after the progress bar has made room."""
+    for bar in Progress.active:
+        bar.clear()
+    click.echo(text, err=err, nl=nl)
 
 
 def format_flags(*formats: tuple[str, str]):
@@ -112,7 +124,7 @@ def load_derivation(
         model, wrt = unrolled(model, wrt)
     derivation = derive(model, wrt=wrt)
     for note in derivation.notes:
-        click.echo(f"{file}: note: {note}", err=True)
+        say(f"{file}: note: {note}", err=True)
     return derivation
 
 
@@ -136,12 +148,6 @@ wrt_option = click.option(
 )
 
 
-class UsageLine(click.ClickException):
-    """A mistake on the command line, said in one line with bad input's exit code."""
-
-    exit_code = 2
-
-
 class Commands(click.Group):
     def invoke(self, ctx):
         """Ctrl-C ends a command with one line and the shell's code for an interrupt (130),
@@ -154,7 +160,7 @@ class Commands(click.Group):
             raise click.exceptions.Exit(130) from None
         except click.UsageError as error:
             command = error.ctx.command_path if error.ctx is not None else "symgrad"
-            raise UsageLine(f"{error.format_message()} (see {command} --help)") from None
+            raise BadInput(f"{error.format_message()} (see {command} --help)") from None
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -186,14 +192,14 @@ def choose_format(fmt: str | None, output: str | None, standalone: bool) -> str:
 
 def write_output(text: str, output: str | None) -> None:
     if not output:
-        click.echo(text, nl=False)
+        say(text, nl=False)
         return
     try:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as error:
         raise SymgradError(f"-o {output}: {error.strerror}") from None
-    click.echo(f"wrote {output}", err=True)
+    say(f"wrote {output}", err=True)
 
 
 output_option = click.option(
@@ -317,10 +323,10 @@ def graph_command(file, model_name, wrt, at, output, digits, symbolic):
         load_derivation(file, model_name, wrt), at=parse_at(at), digits=digits, symbolic=symbolic
     )
     if not output:
-        click.echo(source, nl=False)
+        say(source, nl=False)
         return
     for path in write_graph(source, output):
-        click.echo(f"wrote {path}", err=True)
+        say(f"wrote {path}", err=True)
 
 
 @main.command("codegen")
@@ -420,48 +426,59 @@ def verify_command(file, model_name, wrt, points, dtype, device, against, seed, 
 
     derivation = load_derivation(file, model_name, wrt)
     function = load_function(against) if against else None
-    with Progress("verifying") as progress:
-        report = verify(
-            derivation, against=function, points=points, dtype=dtype, device=device,
-            seed=seed, progress=progress,
-        )  # fmt: skip
-    click.echo(report.to_json(indent=2) if as_json else str(report))
+    report = verify(
+        derivation, against=function, points=points, dtype=dtype, device=device, seed=seed
+    )
+    say(report.to_json(indent=2) if as_json else str(report))
     sys.exit(0 if report.ok else 1)
 
 
 class Progress:
-    """A progress bar on stderr, once a run has taken longer than a moment (and only on a
-    terminal, or when SYMGRAD_PROGRESS=1 asks for it)."""
+    """A progress bar on stderr for whatever the command's stages report, once the command has
+    taken longer than a moment (and only on a terminal, or when SYMGRAD_PROGRESS=1 asks)."""
 
-    MOMENT = 0.5  # seconds
+    MOMENT = 0.5  # seconds before a bar appears
+    REDRAW = 0.1  # seconds between frames
+    WIDTH = 24
+    active: ClassVar[list[Progress]] = []  # the bars of the running commands
 
-    def __init__(self, label: str):
-        self.label = label
-        self.shown = False
+    def __init__(self):
+        self.shown = 0  # the length of the line on screen
+        self.drawn = 0.0  # when it was drawn
         self.enabled = sys.stderr.isatty() or os.environ.get("SYMGRAD_PROGRESS") == "1"
 
     def __enter__(self):
-        import time
-
         self.started = time.perf_counter()
+        self._listening = progress.listening(self)
+        self._listening.__enter__()
+        Progress.active.append(self)
         return self
 
-    def __call__(self, done: int, total: int) -> None:
-        import time
-
-        if not self.enabled or time.perf_counter() - self.started < self.MOMENT:
+    def __call__(self, stage: str, done: float, total: float, unit: str) -> None:
+        now = time.perf_counter()
+        if not self.enabled or now - self.started < self.MOMENT:
             return
-        width = 24
-        filled = round(width * done / max(total, 1))
-        bar = "#" * filled + "." * (width - filled)
-        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} points")
+        if now - self.drawn < self.REDRAW and done < total:
+            return  # a terminal needs no more than ten frames a second
+        self.drawn = now
+        filled = round(self.WIDTH * min(done / total, 1.0)) if total else 0
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        line = f"{stage} [{bar}] {int(done)}/{int(total)} {unit}".rstrip()
+        sys.stderr.write("\r" + line.ljust(self.shown))
         sys.stderr.flush()
-        self.shown = True
+        self.shown = len(line)
+
+    def clear(self) -> None:
+        """Take the bar off the screen (before the command writes, and at its end)."""
+        if self.shown:
+            sys.stderr.write("\r" + " " * self.shown + "\r")
+            sys.stderr.flush()
+            self.shown = 0
 
     def __exit__(self, *exc):
-        if self.shown:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        Progress.active.remove(self)
+        self._listening.__exit__(*exc)
+        self.clear()
         return False
 
 

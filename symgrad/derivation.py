@@ -23,6 +23,7 @@ import numpy as np
 import sympy
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
+from . import progress
 from . import tensors as T
 from .errors import SymgradError
 from .model import Model, Node, Variable
@@ -385,7 +386,8 @@ def derive(model: Model | str | os.PathLike, wrt: Iterable[str] | str | None = N
     symbol_of = {name: _symbol(model, name) for name in needs_adjoint}
     locals_: list[LocalGradient] = []
     consumers: dict[str, list[LocalGradient]] = {name: [] for name in needs_adjoint}
-    for node in nodes:
+    for done, node in enumerate(nodes):
+        progress.report("deriving", done, len(nodes), "nodes")
         parents = [
             (by_symbol[s], s)
             for s in sorted(node.expr.free_symbols, key=position.__getitem__)

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import sympy
 
+from . import progress
 from .derivation import Derivation, Partial
 from .errors import SymgradError
 from .names import text_name
@@ -110,7 +111,8 @@ class _Graph:
                 lines.append(f"  {_quote(var.name)} [{self.variable(var)}];")
         for node in d.nodes:
             lines.append(f"  {_quote(node.name)} [{self.node(node)}];")
-        for node in d.nodes:
+        for done, node in enumerate(d.nodes):
+            progress.report("drawing", done, len(d.nodes), "nodes")
             parents = sorted(node.expr.free_symbols, key=lambda s: s.name)
             for parent in parents:
                 attrs = self.edge(node, parent.name)

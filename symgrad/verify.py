@@ -41,6 +41,7 @@ from .derivation import Derivation, derive
 from .domains import check_labels, domains_of, random_point, scales_of, shapes_of
 from .errors import SymgradError
 from .model import Model, as_value
+from .progress import report as report_progress
 from .report import (
     MISMATCH,
     NOISE,
@@ -163,6 +164,7 @@ def verify(
         state = _Point(
             index, point, d, oracle, autograd, differences, kinks, rows, findings, rng, dtype
         )
+        state.points = len(chosen)
         if state.undefined():
             continue
         checked += 1
@@ -175,6 +177,7 @@ def verify(
             if state.check_claim(claim, claimed):
                 mismatched.append((index, claim, claimed, state.expected))
         state.label_kink()
+        report_progress("verifying", index + 1, len(chosen), "points")
         if progress is not None:
             progress(index + 1, len(chosen))
 
@@ -296,6 +299,7 @@ class _Point:
         self.floor = finite
         self.rounding = self._rounding()
         self.kink = self._kink()
+        self.points = index + 1  # how many points there are, for progress reports
 
     # --- tolerances ---
 
@@ -490,7 +494,8 @@ class _Point:
                 bad = np.argwhere(np.atleast_1d(diff > tol))
                 if bad.size:
                     self._witness_disagrees(name, "autograd", got[name], bad)
-        for name in self.d.wrt:
+        for done, name in enumerate(self.d.wrt):
+            report_progress("verifying", self.index + done / len(self.d.wrt), self.points, "points")
             tolerance = self.tolerance(name, "float64")
             for entry in self._fd_entries(name):
                 direction, _ = self.unit(name, entry)

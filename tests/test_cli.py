@@ -383,3 +383,30 @@ def test_a_gradient_that_is_not_finite_where_the_loss_is_is_one_line_and_exit_2(
     result = CliRunner().invoke(main, ["derive", str(path)])
     assert result.exit_code == 2, result.output
     assert "∂L/∂x is inf at this point, where the loss is finite" in result.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "stages"),
+    [
+        (["derive", SEED003], ["deriving [", "nodes", "generating numpy code [", "working the"]),
+        (["codegen", SEED003, "--backend", "torch"], ["generating torch code ["]),
+        (["graph", SEED003], ["drawing [", "nodes"]),
+        (["verify", SEED003, "--points", "1"], ["verifying [", "2/2 points"]),
+    ],
+)
+def test_every_command_that_works_a_while_shows_its_stages_on_stderr_only(
+    arguments, stages, monkeypatch
+):
+    import symgrad.cli
+
+    pytest.importorskip("torch")
+    monkeypatch.setenv("SYMGRAD_PROGRESS", "1")
+    monkeypatch.setattr(symgrad.cli.Progress, "MOMENT", 0.0)  # as if it took long
+    monkeypatch.setattr(symgrad.cli.Progress, "REDRAW", 0.0)
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 0, result.output
+    for stage in stages:
+        assert stage in result.stderr, result.stderr
+    assert "[#" not in result.stdout and "[." not in result.stdout  # the output stays clean
+    # the bar leaves the screen as it found it: the last frame is wiped by blanks
+    assert result.stderr.rstrip(" ").endswith("\r")

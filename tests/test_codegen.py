@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -167,11 +168,28 @@ def test_float_path_hands_over_to_numpy_where_math_refuses():
     y = m.inputs("y")
     m.loss("L", symgrad.bce(symgrad.sigmoid(z), y))
     grad = symgrad.compile(symgrad.derive(m))
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and not one NumPy warning into the user's output
         loss, g = grad.function(z=40.0, y=0.0)
         reference, g_ref = grad.function(z=np.array(40.0), y=np.array(0.0))
     assert loss == reference == np.inf
     assert g["z"] == pytest.approx(float(g_ref["z"]))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_a_division_by_zero_gives_inf_like_numpy_on_floats_and_arrays_without_warnings(backend):
+    if backend == "torch":
+        pytest.importorskip("torch")
+    m = Model("division")
+    x = m.inputs("x")
+    w = m.params("w")
+    m.loss("L", (x / (w - 1)) ** 2)
+    grad = symgrad.compile(symgrad.derive(m), backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for value in (1.0, np.array([1.0, 1.0])):
+            loss, g = grad(x=1.0, w=value)
+            assert float(loss) == np.inf and np.all(np.asarray(g["w"]) == -np.inf)
 
 
 def test_generated_source_passes_ruff(tmp_path, torch):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from .. import __version__
+from .. import __version__, progress
 from .. import tensors as T
 from ..derivation import Derivation, add
 from ..errors import SymgradError
@@ -285,11 +285,15 @@ def emit_module(
     printer = PRINTERS[backend]()
     writer = _Writer(derivation, backend, reduction, printer)
     if trace:
-        functions = [writer.trace()]
+        steps = [lambda: [writer.trace()]]
     else:
-        functions = [writer.forward(), writer.loss_and_grad()]
+        steps = [lambda: [writer.forward()], lambda: [writer.loss_and_grad()]]
         if writer.float_path:
-            functions += writer.float_functions()
+            steps.append(writer.float_functions)
+    functions = []
+    for done, step in enumerate(steps):
+        progress.report(f"generating {backend} code", done, len(steps))
+        functions += step()
     sources = dict(printer.helpers)
     modules = set(printer.modules)
     if writer.float_path and not trace:
@@ -373,7 +377,11 @@ class _Writer:
         args = list(self.d.arguments)
         if self.backend == "torch":
             args += ["*", "device=None", "dtype=torch.float64"]
-        decorator = "@torch.no_grad()\n" if self.backend == "torch" else ""
+        # inf and NaN come back as values, as NumPy gives them; its warnings about them would
+        # land in the user's output from a module the user did not write
+        decorator = (
+            "@torch.no_grad()\n" if self.backend == "torch" else '@np.errstate(all="ignore")\n'
+        )
         return f"{decorator}def {name}({', '.join(args)}):"
 
     def conversions(self) -> list[str]:

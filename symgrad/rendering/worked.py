@@ -19,6 +19,7 @@ import numpy as np
 import sympy
 from sympy.core.parameters import evaluate
 
+from .. import progress
 from ..budget import CLOSED_FORM_SECONDS, within
 from ..codegen import compile, term_name
 from ..derivation import Adjoint, ChainTerm, Derivation, Partial, SecondPartial
@@ -150,6 +151,7 @@ def worked_example(
         point = values = loss = gradients = None
     else:
         point = point_for(derivation, at)
+        progress.report("working the example", 0, 3)
         with np.errstate(all="ignore"):  # an undefined point is said below, in one line
             trace = compile(derivation, "numpy").trace(**point)
         values = {**point, **trace.values}  # every chain term of a sum included
@@ -170,7 +172,9 @@ def worked_example(
     def numbers(*forms):
         return tuple(forms) if numeric else ()
 
+    progress.report("working the example", 1, 3)
     definitions, forward, loss_section = _forward(derivation, value, numbers, values)
+    progress.report("working the example", 2, 3)
     backward = _backward(derivation, value, numbers)
     sections = [
         Section("model", tuple(definitions)),
