@@ -258,3 +258,34 @@ def test_formulas_wider_than_the_page_are_broken_to_fit(pdflatex, tmp_path, monk
     assert code == 0, log[-2000:]
     overfull = [line for line in log.splitlines() if line.startswith("Overfull")]
     assert not overfull, overfull
+
+
+HOSTILE_NAME = 'a&b_%$#{}<x>"q\\input{/etc/passwd}'
+
+
+def _hostile_model():
+    m = symgrad.Model(HOSTILE_NAME)
+    x = m.inputs("x")
+    w = m.params("w")
+    m.loss("L", (w * x - 1) ** 2)
+    m.example(x=1.0, w=0.5)
+    return symgrad.derive(m)
+
+
+def test_a_model_name_of_special_characters_is_escaped_wherever_it_is_typeset():
+    d = _hostile_model()
+    latex = symgrad.render(d, "latex", standalone=True)
+    assert (
+        "\\input{/etc/passwd}" not in latex and "\\textbackslash{}input\\{/etc/passwd\\}" in latex
+    )
+    assert "a\\&b\\_\\%\\$\\#\\{\\}" in latex
+    markdown = symgrad.render(d, "markdown")
+    assert "a\\&b\\_\\%\\$\\#\\{\\}\\<x\\>" in markdown
+    html = symgrad.verify(d, points=0)._repr_html_()
+    assert "a&amp;b_%$#{}&lt;x&gt;&quot;q" in html and "<x>" not in html
+    assert symgrad.graph_dot(d).startswith('digraph "a&b_%$#{}<x>\\"q\\\\input{/etc/passwd}" {')
+
+
+def test_a_model_name_of_special_characters_compiles_as_text(pdflatex, tmp_path):
+    code, log, _ = pdflatex(symgrad.render(_hostile_model(), "latex", standalone=True), tmp_path)
+    assert code == 0, log[-2000:]
