@@ -176,11 +176,17 @@ def _parts(name: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
 
 
 def _latex_word(word: str) -> str:
+    """A word of a name in math: Greek as its letter, one letter in italic (a variable), a
+    longer word upright (``\\mathrm{loss}``), as a textbook sets ``loss`` or ``pred``: in italic
+    it would read as the product l·o·s·s."""
     if word in _GREEK_LATEX:
         return _GREEK_LATEX[word]
     match = _TRAILING_DIGITS.match(word)
     if match and match.group(1) in _GREEK_LATEX:  # a subscript such as ``alpha2``
         return _GREEK_LATEX[match.group(1)] + " " + match.group(2)
+    letters = match.group(1) if match else word
+    if len(letters) > 1 and letters.isalpha():
+        return r"\mathrm{" + word + "}"
     return word
 
 

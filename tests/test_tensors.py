@@ -423,9 +423,11 @@ def test_text_worked_example_shows_the_matrix_chain_with_shapes():
 
 def test_latex_worked_example_of_a_tensor_model():
     latex = symgrad.render(symgrad.derive(load_example("seed004_relu_mlp.py")), "latex")
-    assert r"hidden &= \operatorname{relu}(x\,w_{1}) \in \mathbf{R}^{32 \times 100}" in latex
     assert (
-        r"x^{\top}\,\left(\frac{\partial loss}{\partial hidden} \odot \mathbf{1}\left[x\,w_{1} > 0\right]\right)"
+        r"\mathrm{hidden} &= \operatorname{relu}(x\,w_{1}) \in \mathbf{R}^{32 \times 100}" in latex
+    )
+    assert (
+        r"x^{\top}\,\left(\frac{\partial \mathrm{loss}}{\partial \mathrm{hidden}} \odot \mathbf{1}\left[x\,w_{1} > 0\right]\right)"
         in latex
     )
 

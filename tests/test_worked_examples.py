@@ -146,7 +146,7 @@ def test_seed002_reproduces_the_lectures_chain():
     """∂loss/∂s = 2s = −2, ∂loss/∂ŷ = −2 × 1 = −2, ∂loss/∂w = −2 × x = −2 × 1 = −2."""
     _, latex = render("seed002_chain_rule.py", "latex")
     found = equations("latex", latex)
-    frac = r"\frac{\partial loss}{\partial %s}"
+    frac = r"\frac{\partial \mathrm{loss}}{\partial %s}"
     assert found[frac % "s"] == [["2 s", r"2 \times (-1)", "-2"]]
     assert found[frac % r"\hat{y}"] == [
         [frac % "s" + r" \times " + r"\frac{\partial s}{\partial \hat{y}}", r"(-2) \times 1", "-2"]
