@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -26,10 +27,15 @@ class SymgradError(Exception):
 
 def caller_location() -> str | None:
     """``file:line`` of the innermost frame outside the symgrad package (the user's call)."""
+    frame = user_frame()
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else None
+
+
+def user_frame() -> types.FrameType | None:
+    """The innermost frame outside the symgrad package: the user's code that called in."""
     frame = sys._getframe(1)
     while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(_PACKAGE_DIR + os.sep):
-            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        if not os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+            return frame
         frame = frame.f_back
     return None

@@ -208,7 +208,9 @@ class _Graph:
         return f"{style}, label={_table(rows)}"
 
     def node(self, node) -> str:
-        definition = f"{self._name(node.name)} = {html.escape(self.printer.doprint(node.expr))}"
+        with self.printer.ordered(node.written is not None):  # in the author's order
+            formula = self.printer.doprint(node.written if node.written is not None else node.expr)
+        definition = f"{self._name(node.name)} = {html.escape(formula)}"
         definition += self.shape(node.name)
         rows = [f'<font point-size="18">{html.escape(operation(node.expr))}</font>']
         if self.values is None:

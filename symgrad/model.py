@@ -25,6 +25,7 @@ import sympy
 from sympy.core.function import Application, AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
+from .as_written import as_written
 from .domains import Domain, as_domain
 from .errors import SymgradError, caller_location
 from .names import check_name
@@ -69,6 +70,7 @@ class Node:
     expr: sympy.Expr
     where: str | None = None
     is_loss: bool = False
+    written: sympy.Expr | None = None  # expr in the author's order of terms, where it differs
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -277,7 +279,7 @@ class Model:
                 )
             expr = Total(expr)  # a result with a single entry counts as a scalar
         symbol = array_symbol(name, shape_of(expr))
-        self._nodes[name] = Node(name, symbol, expr, where, is_loss)
+        self._nodes[name] = Node(name, symbol, expr, where, is_loss, as_written(expr))
         self._names_by_symbol[symbol] = name
         return Tensor(symbol) if isinstance(symbol, MatrixExpr) else symbol
 

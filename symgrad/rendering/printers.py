@@ -477,13 +477,15 @@ def equation_parts(
 
     with symbolic.ordered(equation.keep_order):
         lhs = symbolic.doprint(equation.lhs)
-        for form in equation.forms:
-            add(symbolic.doprint(form), form, symbolic)
+        for k, form in enumerate(equation.forms):
+            with symbolic.ordered(equation.keep_order or (equation.as_written and k == 0)):
+                add(symbolic.doprint(form), form, symbolic)
     if equation.shape and parts:  # the last formula says where the matrix lives
         text, expr, printer = parts[-1]
         parts[-1] = (text + symbolic.member_of(equation.shape), expr, printer)
     if numeric is not None:
-        with numeric.ordered(equation.keep_order):
+        written = equation.as_written and len(equation.forms) == 1
+        with numeric.ordered(equation.keep_order or written):
             for form in equation.numeric:
                 add(numeric.doprint(form), form, numeric)
     if equation.value is not None:

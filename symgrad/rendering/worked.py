@@ -51,6 +51,9 @@ class Equation:
     keep_order: bool = False
     relation: str = "="
     shape: tuple[int, ...] | None = None  # a matrix quantity's: shown as ∈ ℝ^{r×c}
+    # the first form is the author's (x·w as the model file writes it, not SymPy's w·x); its
+    # numbers too when it is the only form
+    as_written: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,15 +215,19 @@ def _forward(derivation: Derivation, value, numbers, values_given):
     definitions, forward, loss_section = [], [], []
     for node in derivation.nodes:
         shape = node.shape or None
-        definitions.append(Equation(node.symbol, (node.expr,), shape=shape))
-        forms = [node.expr]
+        written = node.written is not None
+        definition = node.written if written else node.expr
+        definitions.append(Equation(node.symbol, (definition,), shape=shape, as_written=written))
+        forms = [definition]
         expanded = expand_definitions(node.expr)
         if expanded != node.expr:
             forms.append(expanded)
         if values_given is None and len(forms) == 1:
             continue  # without numbers it would repeat the model's definition word for word
         shown = numbers(forms[-1]) if not node.expr.is_Symbol else ()
-        equation = Equation(node.symbol, tuple(forms), shown, value(node.name), shape=shape)
+        equation = Equation(
+            node.symbol, tuple(forms), shown, value(node.name), shape=shape, as_written=written
+        )
         (loss_section if node.is_loss else forward).append(equation)
     return definitions, forward, loss_section
 
@@ -236,11 +243,12 @@ def _backward(derivation: Derivation, value, numbers) -> list[Equation]:
             if local.symbol is None:
                 continue
             trivial = local.expr.is_Symbol or local.expr.is_Number
+            form = textbook(local.expr)
             backward.append(
                 Equation(
                     local.symbol,
-                    (local.expr,),
-                    () if trivial else numbers(local.expr),
+                    (form,),
+                    () if trivial else numbers(form),
                     value(local.symbol.name),
                 )
             )
@@ -265,6 +273,17 @@ def _backward(derivation: Derivation, value, numbers) -> list[Equation]:
     return backward
 
 
+def textbook(expr: sympy.Expr) -> sympy.Expr:
+    """A local gradient with its common factor taken out, as a textbook writes it: 2(ŷ − y),
+    not the 2ŷ − 2y SymPy expands it to. Kept unevaluated, so the numbers go in as written."""
+    if not isinstance(expr, sympy.Add) or isinstance(expr, sympy.MatrixExpr):
+        return expr
+    factored = sympy.factor_terms(expr)
+    if factored == expr or sympy.count_ops(factored) > sympy.count_ops(expr):
+        return expr
+    return factored
+
+
 def chain_of(adjoint: Adjoint) -> sympy.Expr:
     """∂L/∂n as the lecture writes it: Σ ∂L/∂c · ∂c/∂n, in consumer order, unevaluated. A
     matrix share is its pullback as written (Xᵀ(∂L/∂H ⊙ 𝟙[XW₁ > 0]))."""
@@ -272,7 +291,7 @@ def chain_of(adjoint: Adjoint) -> sympy.Expr:
     for term in adjoint.terms:
         local = term.local
         if term.upstream is None or local.pullback:
-            terms.append(local.expr)
+            terms.append(textbook(local.expr))
         else:
             factor = local.symbol if local.symbol is not None else local.expr
             terms.append(sympy.Mul(term.upstream, factor, evaluate=False))

@@ -1,0 +1,126 @@
+"""The author's order of terms and factors: a node is shown as the model file writes it (x·w,
+w₁x₁ + w₂x₂ + b), never as another expression."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+
+import numpy as np
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import symgrad
+from symgrad.loader import load_model
+from symgrad.rendering.printers import TextPrinter
+
+from .conftest import example_path
+
+
+def _printed(expr) -> str:
+    printer = TextPrinter()
+    with printer.ordered(True):
+        return printer.doprint(expr)
+
+
+def test_the_notes_product_reads_x_times_w_as_the_model_file_writes_it():
+    d = symgrad.derive(example_path("seed002_chain_rule.py"))
+    assert "  ŷ = xw\n" in symgrad.render(d, "text")  # y_hat = x * w; SymPy's order is w·x
+    assert r"\hat{y} &= x w = 1 \times 1 = 1" in symgrad.render(d, "latex")
+
+
+def _model_file(tmp_path, body: str):
+    path = tmp_path / "model.py"
+    path.write_text(
+        "import symgrad\nfrom symgrad import Model, sigmoid\n"
+        'm = Model("written")\nx1, x2, y = m.inputs("x1 x2 y")\nw1, w2, b = m.params("w1 w2 b")\n'
+        + textwrap.dedent(body)
+        + "m.example(x1=1.0, x2=2.0, y=1.0, w1=0.5, w2=-0.5, b=0.1)\n"
+    )
+    return load_model(str(path))
+
+
+def test_a_sum_keeps_its_terms_in_order_with_its_numbers(tmp_path):
+    m = _model_file(
+        tmp_path,
+        """\
+        z = m.node("z", w1 * x1 + w2 * x2 + b)
+        m.loss("L", (sigmoid(z) - y) ** 2)
+        """,
+    )
+    text = symgrad.render(symgrad.derive(m), "text")
+    assert "  z = w₁x₁ + w₂x₂ + b\n" in text  # SymPy's order: b + w₁x₁ + w₂x₂
+    assert "z = w₁x₁ + w₂x₂ + b = 0.5000 · 1 + (−0.5000) · 2 + 0.1000 = −0.4000" in text
+
+
+def test_what_sympy_would_change_beyond_order_or_cannot_be_read_again_keeps_sympys_form(
+    tmp_path,
+):
+    m = _model_file(
+        tmp_path,
+        """\
+        def affine(a, c):
+            return c + a * w1
+        z = m.node("z", 2 * (x1 + x2 * w2))
+        u = m.node("u", affine(x1, b))
+        v = m.node("v", [w1, x2][0] * x2)
+        m.loss("L", (z + u + v - y) ** 2)
+        """,
+    )
+    nodes = {n.name: n for n in m.nodes}
+    assert nodes["z"].written is None  # 2(x₁ + x₂w₂) is 2x₁ + 2w₂x₂ to SymPy: not just order
+    assert nodes["u"].written is None  # the user's own function is not run again
+    assert nodes["v"].written is None  # nor an indexing
+    assert nodes["L"].written is not None
+
+
+def test_a_model_built_in_a_loop_is_written_node_by_node(tmp_path):
+    path = tmp_path / "chain.py"
+    path.write_text(
+        "import symgrad\nm = symgrad.Model('chain')\nh = m.inputs('x')\n"
+        "for k in range(1, 4):\n"
+        "    w = m.params(f'w{k}')\n"
+        "    h = m.node(f'h{k}', symgrad.tanh(h * w))\n"
+        "m.loss('L', h ** 2)\n"
+    )
+    m = load_model(str(path))
+    assert [_printed(n.written) for n in m.nodes[:3]] == ["tanh(xw₁)", "tanh(h₁w₂)", "tanh(h₂w₃)"]
+
+
+OPERATORS = ["+", "-", "*"]
+
+
+@st.composite
+def sources(draw, depth=0):
+    """Arithmetic as a model file writes it, over the model's symbols and a few functions."""
+    if depth > 2 or draw(st.booleans()):
+        return draw(st.sampled_from(["x1", "x2", "w1", "w2", "b", "2", "0.5"]))
+    kind = draw(st.sampled_from(["binary", "binary", "call", "power"]))
+    if kind == "call":
+        function = draw(st.sampled_from(["sigmoid", "symgrad.tanh", "symgrad.exp"]))
+        return f"{function}({draw(sources(depth + 1))})"
+    if kind == "power":
+        return f"({draw(sources(depth + 1))}) ** 2"
+    left, right = draw(sources(depth + 1)), draw(sources(depth + 1))
+    return f"({left} {draw(st.sampled_from(OPERATORS))} {right})"
+
+
+@settings(max_examples=40, deadline=None)
+@given(source=sources())
+def test_the_written_form_is_always_the_same_expression_as_sympys(source, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("written")
+    m = _model_file(tmp_path, f'z = m.node("z", {source} + w1)\nm.loss("L", (z - y) ** 2)\n')
+    node = m.nodes[0]
+    if node.written is None:
+        return
+    values = {
+        s: v
+        for s, v in zip(
+            sympy.symbols("x1 x2 w1 w2 b", real=True), (0.3, -1.2, 0.7, 1.9, 0.4), strict=True
+        )
+    }
+    got = float(node.written.doit().subs(values))
+    want = float(node.expr.subs(values))
+    assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12), (source, node.written)
+    assert np.isfinite(got)
