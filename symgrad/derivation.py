@@ -246,6 +246,12 @@ class Derivation:
     def adjoint(self, name: str) -> Adjoint:
         return self._adjoints[name]
 
+    @property
+    def adjoint_names(self) -> frozenset[str]:
+        """The quantities with an adjoint: the loss, the nodes the variables in ``wrt`` flow
+        through, and those variables."""
+        return frozenset(self._adjoints)
+
     def local(self, node: str, parent: str) -> LocalGradient:
         return self._locals[(node, parent)]
 
@@ -381,7 +387,8 @@ def derive(model: Model | str | os.PathLike, wrt: Iterable[str] | str | None = N
     # Local gradients: one per edge whose parent needs an adjoint, parents in declaration order.
     declared = [v.symbol for v in model.variables] + [n.symbol for n in model.nodes]
     position = {symbol: i for i, symbol in enumerate(declared)}
-    needs_adjoint = {n.name for n in nodes} | set(wrt_names)
+    # only a node the chosen variables flow through needs an adjoint (with --wrt W5, not σ₁)
+    needs_adjoint = set(wrt_names) | _downstream(nodes, set(wrt_names), by_symbol)
     names = _PartialNames([v.name for v in model.variables] + [n.name for n in model.nodes])
     symbol_of = {name: _symbol(model, name) for name in needs_adjoint}
     locals_: list[LocalGradient] = []
@@ -415,7 +422,8 @@ def derive(model: Model | str | os.PathLike, wrt: Iterable[str] | str | None = N
             loss.name, Partial(loss.name, loss.name, names(loss.name, loss.name)), (), is_loss=True
         )
     ]
-    for name in [n.name for n in reversed(nodes[:-1])] + list(wrt_names):
+    backward = [n.name for n in reversed(nodes[:-1]) if n.name in needs_adjoint]
+    for name in backward + list(wrt_names):
         terms = tuple(
             ChainTerm(
                 local.node,
@@ -452,6 +460,16 @@ def derive(model: Model | str | os.PathLike, wrt: Iterable[str] | str | None = N
 # sweep over its definition, instead of one derivative per parent (each a walk of the whole
 # definition): a 100-term weighted sum then costs one walk, not a hundred.
 MANY_PARENTS = 16
+
+
+def _downstream(nodes, sources: set[str], by_symbol) -> set[str]:
+    """The nodes that depend on any of ``sources``, in declaration order (a node's parents
+    come before it)."""
+    reached = set(sources)
+    for node in nodes:
+        if any(by_symbol.get(s) in reached for s in node.expr.free_symbols):
+            reached.add(node.name)
+    return reached - sources
 
 
 def _wide_local_gradients(node: Node, parents, names) -> list[LocalGradient]:

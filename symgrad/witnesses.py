@@ -329,7 +329,11 @@ class Autograd:
         args = torch_args(point, self.d.arguments, "float64", "cpu", requires_grad=True)
         with torch.enable_grad():
             _, _, values = self.trace(**args, dtype=torch.float64)
-            nodes = [n for n in self.d.nodes[:-1] if values[n.name].requires_grad]
+            nodes = [
+                n
+                for n in self.d.nodes[:-1]
+                if values[n.name].requires_grad and n.name in self.d.adjoint_names
+            ]
             loss = values[self.d.loss.name].sum()
             grads = torch.autograd.grad(
                 loss, [values[n.name] for n in nodes], allow_unused=True, materialize_grads=True

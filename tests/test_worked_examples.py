@@ -377,3 +377,32 @@ def test_a_derivative_is_written_factored_as_a_textbook_writes_it():
     )
     # one sample's loss: the batch's reduction is said as such, not as this line's meaning
     assert "loss: loss (per sample; a batch takes the mean)" in text
+
+
+def test_wrt_works_out_only_what_the_chosen_gradients_need():
+    d = symgrad.derive(load_example("seed003_two_layer_sigmoid.py"), wrt=["W5", "b3"])
+    assert [a.name for a in d.adjoints] == ["L", "sigma3", "z3", "W5", "b3"]
+    text = symgrad.render(d, "text")
+    for needless in ("∂L/∂σ₁", "∂L/∂σ₂", "∂L/∂z₁", "∂L/∂z₂"):
+        assert needless not in text
+    full = symgrad.verify(load_example("seed003_two_layer_sigmoid.py"), points=1)
+    pruned = symgrad.verify(d, points=1)
+    assert pruned.ok and full.ok
+    everything = symgrad.compile(symgrad.derive(load_example("seed003_two_layer_sigmoid.py")))
+    point = d.example
+    _, want = everything(**point)
+    _, got = symgrad.compile(d)(**point)
+    assert set(got) == {"W5", "b3"} and all(got[n] == want[n] for n in got)
+
+
+def test_symbolic_keeps_every_node_of_the_forward_pass():
+    d = symgrad.derive(load_example("seed003_two_layer_sigmoid.py"))
+    forward = symgrad.render(d, "text", symbolic=True).split("Forward pass")[1].split("Loss")[0]
+    assert [line.split(" = ")[0].strip() for line in forward.strip().splitlines()] == [
+        "z₁",
+        "z₂",
+        "σ₁",
+        "σ₂",
+        "z₃",
+        "σ₃",
+    ]

@@ -176,7 +176,7 @@ def worked_example(
         return tuple(forms) if numeric else ()
 
     progress.report("working the example", 1, 3)
-    definitions, forward, loss_section = _forward(derivation, value, numbers, values)
+    definitions, forward, loss_section = _forward(derivation, value, numbers)
     progress.report("working the example", 2, 3)
     backward = _backward(derivation, value, numbers)
     sections = [
@@ -210,7 +210,7 @@ def worked_example(
     )
 
 
-def _forward(derivation: Derivation, value, numbers, values_given):
+def _forward(derivation: Derivation, value, numbers):
     """The model's definitions, then each node as definition = numbers = value."""
     definitions, forward, loss_section = [], [], []
     for node in derivation.nodes:
@@ -222,8 +222,6 @@ def _forward(derivation: Derivation, value, numbers, values_given):
         expanded = expand_definitions(node.expr)
         if expanded != node.expr:
             forms.append(expanded)
-        if values_given is None and len(forms) == 1:
-            continue  # without numbers it would repeat the model's definition word for word
         shown = numbers(forms[-1]) if not node.expr.is_Symbol else ()
         equation = Equation(
             node.symbol, tuple(forms), shown, value(node.name), shape=shape, as_written=written
