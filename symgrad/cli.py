@@ -22,6 +22,7 @@ from .graph import DOT_FORMATS, IMAGE_FORMATS, graph_dot, write_graph
 from .loader import load_model, load_models
 from .rendering import LANGUAGES, render, worked_example
 from .rendering.words import words_for
+from .rendering.worked import PARTS
 
 
 class BadInput(click.ClickException):
@@ -232,6 +233,14 @@ symbolic_option = click.option("--symbolic", is_flag=True, help="Leave the numbe
 @wrt_option
 @at_option
 @click.option("--standalone", is_flag=True, help="A complete LaTeX document (implies --latex).")
+@click.option(
+    "--slides", is_flag=True, help="A beamer document, a frame per part (implies --latex)."
+)
+@click.option(
+    "--only",
+    type=click.Choice(PARTS),
+    help="One part of the worked example alone (a slide's or a handout's).",
+)
 @output_option
 @digits_option
 @symbolic_option
@@ -266,6 +275,8 @@ def derive_command(
     at,
     fmt,
     standalone,
+    slides,
+    only,
     output,
     digits,
     symbolic,
@@ -277,7 +288,15 @@ def derive_command(
 ):
     """Derive the gradient of the loss in FILE and show the working."""
     check_output(output)
-    fmt = choose_format(fmt, output, standalone)
+    if slides and standalone:
+        raise SymgradError("--slides makes a beamer document of its own; drop --standalone")
+    if slides and fmt not in (None, "latex"):
+        raise SymgradError(f"--slides makes a LaTeX (beamer) document; it does not apply to {fmt}")
+    fmt = "latex" if slides else choose_format(fmt, output, standalone)
+    if slides and output and not output.lower().endswith(".tex"):
+        raise SymgradError(f"-o {output}: --slides writes a LaTeX document; name it .tex")
+    if only is not None and fmt == "json":
+        raise SymgradError("--only chooses a part of the worked example; --json has no parts")
     rate = None if lr is None else finite_number(lr, "--lr")
     words_for(lang)
     derivation = load_derivation(file, model_name, wrt, unroll=unroll)
@@ -296,6 +315,8 @@ def derive_command(
             hessian=hessian,
             lang=lang,
             standalone=standalone,
+            only=only,
+            slides=slides,
         )
     write_output(text, output)
 

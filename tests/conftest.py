@@ -100,3 +100,11 @@ def math_blocks(markdown: str) -> list[tuple[str, bool]]:
     for inline in re.finditer(r"(?<![\\$])\$(?!\$)(.+?)(?<!\\)\$", prose):
         found.append((inline.group(1), False))
     return found
+
+
+@pytest.fixture(scope="session")
+def beamer(pdflatex):
+    found = subprocess.run(["kpsewhich", "beamer.cls"], capture_output=True, text=True)
+    if not found.stdout.strip():
+        pytest.skip("beamer is not installed (Debian: texlive-latex-recommended)")
+    return pdflatex

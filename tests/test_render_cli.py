@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 import pytest
+from click.testing import CliRunner
 
 import symgrad
+from symgrad.cli import main
 
 from .conftest import example_path, load_example
 
@@ -99,3 +102,48 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
     assert message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["--text", "--markdown", "--latex"])
+@pytest.mark.parametrize(
+    ("only", "shown", "hidden"),
+    [
+        ("backward", ["Backward pass"], ["Forward pass", "Gradients", "Model"]),
+        ("gradients", ["Gradients"], ["Backward pass", "Forward pass"]),
+        ("model", ["Model"], ["Forward pass", "Backward pass", "Gradients"]),
+        ("update", ["Update"], ["Backward pass", "Gradients"]),
+    ],
+)
+def test_only_gives_one_part_of_the_worked_example(fmt, only, shown, hidden):
+    result = CliRunner().invoke(main, ["derive", SEED002, fmt, "--lr", "0.1", "--only", only])
+    assert result.exit_code == 0, result.output
+    for heading in shown:
+        assert heading in result.output
+    for heading in hidden:
+        assert heading not in result.output.replace("# Worked example", "")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--only", "update"], "--only update: this worked example has no such part (add --lr)"),
+        (["--only", "everything"], "Invalid value for '--only': 'everything' is not one of"),
+        (["--json", "--only", "loss"], "--only chooses a part of the worked example"),
+        (["--slides", "--markdown"], "--slides makes a LaTeX (beamer) document"),
+        (["--slides", "--standalone"], "--slides makes a beamer document of its own"),
+    ],
+)
+def test_only_and_slides_mistakes_are_one_line(args, message):
+    result = CliRunner().invoke(main, ["derive", SEED002, *args])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert result.output.strip().count("\n") == 0
+
+
+def test_markdown_sets_each_section_as_one_display_aligned_at_equals():
+    text = symgrad.render(symgrad.derive(load_example("seed003_two_layer_sigmoid.py")), "markdown")
+    sections = re.findall(r"^## (.*)$", text, re.MULTILINE)
+    displays = text.count("$$\n") // 2
+    assert displays == len(sections) - 1  # the gradients are a table
+    backward = text.split("## Backward pass")[1].split("## Gradients")[0]
+    assert backward.count("\\begin{aligned}") == 1
+    assert backward.count("&=") == 29  # every step of note 003

@@ -7,6 +7,7 @@ pdflatex, kotex and KaTeX are installed by .ci/run; where one is absent its test
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,8 @@ from symgrad.rendering.latex import escape_text
 from symgrad.rendering.markdown import escape_markdown
 
 from .conftest import EXAMPLES, load_example, math_blocks
+
+CORPUS_DIR = Path(__file__).parent / "corpus"
 
 EXAMPLE_FILES = sorted(path.name for path in EXAMPLES.glob("*.py"))
 VARIANTS = {
@@ -289,3 +292,38 @@ def test_a_model_name_of_special_characters_is_escaped_wherever_it_is_typeset():
 def test_a_model_name_of_special_characters_compiles_as_text(pdflatex, tmp_path):
     code, log, _ = pdflatex(symgrad.render(_hostile_model(), "latex", standalone=True), tmp_path)
     assert code == 0, log[-2000:]
+
+
+def _slides(path, tmp_path, beamer, *options):
+    d = symgrad.derive(path)
+    source = symgrad.render(d, "latex", slides=True, lr=0.1 if "lr" in options else None)
+    code, log, pdf = beamer(source, tmp_path)
+    assert code == 0, log[-3000:]
+    assert "Overfull" not in log, re.findall(r"Overfull.*", log)
+    return source, pdf
+
+
+@pytest.mark.parametrize(
+    "example", ["seed002_chain_rule.py", "seed003_two_layer_sigmoid.py", "seed004_relu_mlp.py"]
+)
+def test_slides_are_a_frame_per_part_and_nothing_overflows(example, beamer, tmp_path):
+    source, pdf = _slides(str(EXAMPLES / example), tmp_path, beamer, "lr")
+    titles = re.findall(r"\\begin\{frame\}\{(.*)\}$", source, re.MULTILINE)
+    assert titles[0].startswith("Model: \\texttt{")
+    parts = [re.sub(r" \(\d+/\d+\)$", "", t) for t in titles[1:]]
+    assert list(dict.fromkeys(parts)) == [
+        "Definitions",
+        "Forward pass",
+        "Loss",
+        "Backward pass",
+        "Gradients",  # the table on a frame of its own, under its heading
+        "Update (learning rate $\\alpha = 0.1000$)",
+    ]
+    pages = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert int(re.search(r"Pages:\s+(\d+)", pages).group(1)) == len(titles)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", sorted(p.stem for p in CORPUS_DIR.glob("*.py")))
+def test_slides_of_every_tutorial_model_fit_their_frames(model, beamer, tmp_path):
+    _slides(str(CORPUS_DIR / f"{model}.py"), tmp_path, beamer)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from ..derivation import Derivation
 from ..errors import SymgradError
-from .latex import render_latex
+from .latex import render_latex, render_slides
 from .markdown import render_markdown
 from .printers import LatexPrinter, TextPrinter, format_number, format_value
 from .text import render_text
@@ -47,6 +47,8 @@ def render(
     lang: str = "en",
     standalone: bool = False,
     hessian: bool = False,
+    only: str | None = None,
+    slides: bool = False,
 ) -> str:
     """The worked example of ``derivation`` as ``fmt`` ("text", "latex" or "markdown"), with
     numbers at the example point (overridden by ``at``) unless ``symbolic``.
@@ -55,7 +57,9 @@ def render(
     fully substituted and simplified, ``hessian`` the second derivatives (of a tensor model,
     its Hessian-vector products),
     ``lang`` the language of the prose ("en" or "ko");
-    ``standalone`` makes the LaTeX a complete document.
+    ``standalone`` makes the LaTeX a complete document, ``slides`` a beamer document (a frame
+    per part); ``only`` ("model", "forward", "loss", "backward", "gradients", "update",
+    "closed" or "hessian") gives that part alone.
 
     >>> print(render(derive(model), "latex", lr=1.0))  # doctest: +SKIP
     """
@@ -66,11 +70,17 @@ def render(
     words_for(lang)  # an unknown language fails before any work
     if standalone and fmt != "latex":
         raise SymgradError("standalone applies to LaTeX output only")
+    if slides and fmt != "latex":
+        raise SymgradError("slides are a LaTeX (beamer) document; they do not apply to " + fmt)
+    if slides and standalone:
+        raise SymgradError("slides are a document of their own; drop standalone")
     example = worked_example(
         derivation, at, symbolic=symbolic, lr=lr, closed_form=closed_form, hessian=hessian
     )
+    if slides:
+        return render_slides(example, digits=digits, lang=lang, only=only)
     if fmt == "latex":
-        return render_latex(example, digits=digits, lang=lang, standalone=standalone)
+        return render_latex(example, digits=digits, lang=lang, standalone=standalone, only=only)
     if fmt == "markdown":
-        return render_markdown(example, digits=digits, lang=lang)
-    return render_text(example, digits=digits, lang=lang)
+        return render_markdown(example, digits=digits, lang=lang, only=only)
+    return render_text(example, digits=digits, lang=lang, only=only)

@@ -16,7 +16,7 @@ from ..errors import SymgradError
 from ..names import latex_name
 from .printers import LatexPrinter, equation_parts, visual_width
 from .words import words_for
-from .worked import Equation, WorkedExample
+from .worked import Equation, WorkedExample, check_only, shows
 
 # Ems that fit in one line of a displayed formula: the text is 16.6 cm (43 em at 11 pt) wide,
 # and ``visual_width`` can be 6 % short; a row wider than this continues on the next line.
@@ -67,10 +67,13 @@ def _is_hangul(ch: str) -> bool:
     return 0xAC00 <= code <= 0xD7A3 or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F
 
 
-def equation_lines(eq: Equation, symbolic: LatexPrinter, numeric: LatexPrinter | None) -> list[str]:
-    """One equation as ``align`` rows (``&`` before the relation), broken to fit the page."""
+def equation_lines(
+    eq: Equation, symbolic: LatexPrinter, numeric: LatexPrinter | None, width: float = LINE_WIDTH
+) -> list[str]:
+    """One equation as ``align`` rows (``&`` before the relation), broken to fit ``width``
+    ems (the page's, or a slide's)."""
     lhs, parts = equation_parts(eq, symbolic, numeric)
-    room = LINE_WIDTH - visual_width(lhs)
+    room = width - visual_width(lhs)
     rows: list[str] = []
     current: str | None = None
     for i, (text, expr, printer) in enumerate(parts):
@@ -114,10 +117,11 @@ class LatexSurface:
     """What the LaTeX and Markdown surfaces share: the printers, the words, the equations
     of each section and the gradient table, as LaTeX math."""
 
-    def __init__(self, example: WorkedExample, digits: int, lang: str):
+    def __init__(self, example: WorkedExample, digits: int, lang: str, width=LINE_WIDTH):
         self.example = example
         self.digits = digits
         self.lang = lang
+        self.width = width  # ems a displayed row may take
         self.words = words_for(lang)
         self.symbolic = LatexPrinter(digits=digits)
         self.inline = LatexPrinter(digits=digits, inline=True)
@@ -136,7 +140,9 @@ class LatexSurface:
             if not section.equations:
                 continue
             printer = self.printer_for(section)
-            equations = [equation_lines(eq, self.symbolic, printer) for eq in section.equations]
+            equations = [
+                equation_lines(eq, self.symbolic, printer, self.width) for eq in section.equations
+            ]
             yield section.key, self.title(section), equations
 
     def title(self, section) -> str:
@@ -192,7 +198,7 @@ class LatexSurface:
 
     def definitions(self) -> list[list[str]]:
         return [
-            equation_lines(eq, self.symbolic, None)
+            equation_lines(eq, self.symbolic, None, self.width)
             for eq in self.example.section("model").equations
         ]
 
@@ -217,8 +223,14 @@ class LatexSurface:
 
 
 def render_latex(
-    example: WorkedExample, *, digits: int = 4, lang: str = "en", standalone: bool = False
+    example: WorkedExample,
+    *,
+    digits: int = 4,
+    lang: str = "en",
+    standalone: bool = False,
+    only: str | None = None,
 ) -> str:
+    check_only(only, example)
     surface = LatexSurface(example, digits, lang)
     d = example.derivation
     words = surface.words
@@ -232,21 +244,95 @@ def render_latex(
         f"% Worked example of the model {name}, written by symgrad {__version__}.",
         f"% Needs {needs}.",
     ]
-    out += [
-        heading(words["model"]) + f" \\texttt{{{name}}}.",
-        "\\begin{itemize}\\raggedright",  # long lists of values: ragged, not overfull
-        *[f"\\item {fact}" for fact in surface.facts(unbroken=True)],
-        "\\end{itemize}",
-        align(surface.definitions()),
-    ]
+    if shows(only, "model"):
+        out += [
+            heading(words["model"]) + f" \\texttt{{{name}}}.",
+            "\\begin{itemize}\\raggedright",  # long lists of values: ragged, not overfull
+            *[f"\\item {fact}" for fact in surface.facts(unbroken=True)],
+            "\\end{itemize}",
+            align(surface.definitions()),
+        ]
     for key, title, equations in surface.sections():
-        out += ["", heading(title), align(equations)]
-        if key == "backward":
+        if shows(only, key):
+            out += ["", heading(title), align(equations)]
+        if key == "backward" and shows(only, "gradients"):
             out += ["", heading(words["gradients"]), _tabular(*surface.table())]
     body = "\n".join(out) + "\n"
     if not standalone:
         return body
     return _document(body, f"{words['title']}: \\texttt{{{name}}}", lang)
+
+
+# A beamer frame's text is 11.8 cm wide: about 30 em of \small type, less a margin for what
+# visual_width underestimates. Its height holds about fourteen plain rows of an align*, or
+# seven rows of stacked fractions.
+SLIDE_WIDTH = 24
+SLIDE_ROWS = 14
+
+
+def render_slides(
+    example: WorkedExample, *, digits: int = 4, lang: str = "en", only: str | None = None
+) -> str:
+    """A beamer document: one frame per part of the worked example, a long part split over
+    frames between its equations ("Backward pass (2/3)"), so that nothing overflows."""
+    check_only(only, example)
+    surface = LatexSurface(example, digits, lang, width=SLIDE_WIDTH)
+    words = surface.words
+    name = escape_text(example.derivation.model, lang)
+    frames: list[str] = []
+
+    def frame(title: str, body: str, size: str = "\\small") -> None:
+        frames.append(f"\\begin{{frame}}{{{title}}}\n{size}\n{body}\n\\end{{frame}}")
+
+    if shows(only, "model"):
+        facts = [f"\\item {fact}" for fact in surface.facts(unbroken=True)]
+        items = "\\begin{itemize}\\raggedright\n" + "\n".join(facts) + "\n\\end{itemize}"
+        frame(f"{words['model']}: \\texttt{{{name}}}", items, "\\scriptsize")  # its values
+        for part, equations in _frames_of(surface.definitions(), words["definitions"]):
+            frame(part, align(equations, breaks=False))
+    for key, title, equations in surface.sections():
+        if shows(only, key):
+            for part, chunk in _frames_of(equations, title):
+                frame(part, align(chunk, breaks=False))
+        if key == "backward" and shows(only, "gradients"):
+            frame(words["gradients"], _tabular(*surface.table()))
+    packages = ["\\usepackage{amsmath}"] + (["\\usepackage{kotex}"] if lang == "ko" else [])
+    return "\n".join(
+        [
+            f"% Slides of the worked example of {name}, written by symgrad {__version__}.",
+            "\\documentclass{beamer}",
+            *packages,
+            "\\setbeamertemplate{navigation symbols}{}",
+            "\\begin{document}",
+            "\n\n".join(frames),
+            "\\end{document}",
+            "",
+        ]
+    )
+
+
+def _height(row: str) -> int:
+    """An align row's height in plain rows: a fraction stacks two, a matrix has its rows."""
+    matrix_rows = max((block.count(r" \\ ") + 1 for block in row.split(r"\begin{")[1:]), default=1)
+    return max(2 if r"\frac" in row else 1, matrix_rows + (1 if matrix_rows > 1 else 0))
+
+
+def _frames_of(equations: list[list[str]], title: str) -> list[tuple[str, list[list[str]]]]:
+    """The equations of one part in frames of at most SLIDE_ROWS rows (a row of stacked
+    fractions counts twice, a matrix by its rows); an equation is never split. Titles count
+    the frames."""
+    chunks: list[list[list[str]]] = [[]]
+    used = 0
+    for lines in equations:
+        rows = sum(_height(line) for line in lines)
+        if chunks[-1] and used + rows > SLIDE_ROWS:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(lines)
+        used += rows
+    if len(chunks) == 1:
+        return [(title, chunks[0])]
+    return [(f"{title} ({k}/{len(chunks)})", chunk) for k, chunk in enumerate(chunks, 1)]
 
 
 def _tabular(header: list[str], rows: list[list[str]]) -> str:

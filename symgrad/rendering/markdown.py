@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..errors import SymgradError
 from .latex import LatexSurface
-from .worked import WorkedExample
+from .worked import WorkedExample, check_only, shows
 
 
 def escape_markdown(text: str, what: str = "model name") -> str:
@@ -34,19 +34,24 @@ def display(lines: list[str]) -> str:
     return f"$$\n{body}\n$$"
 
 
-def render_markdown(example: WorkedExample, *, digits: int = 4, lang: str = "en") -> str:
+def render_markdown(
+    example: WorkedExample, *, digits: int = 4, lang: str = "en", only: str | None = None
+) -> str:
+    check_only(only, example)
     surface = LatexSurface(example, digits, lang)
     d = example.derivation
     words = surface.words
-    out = [f"# {words['title']}: {escape_markdown(d.model)}", "", f"## {words['model']}", ""]
-    out += [f"- {fact}" for fact in surface.facts()]
-    definitions = [line for lines in surface.definitions() for line in lines]
-    out += ["", display(definitions)]
+    out = [f"# {words['title']}: {escape_markdown(d.model)}"]
+    if shows(only, "model"):
+        out += ["", f"## {words['model']}", ""]
+        out += [f"- {fact}" for fact in surface.facts()]
+        definitions = [line for lines in surface.definitions() for line in lines]
+        out += ["", display(definitions)]
     for key, title, equations in surface.sections():
-        out += ["", f"## {title}"]
-        for lines in equations:
-            out += ["", display(lines)]
-        if key == "backward":
+        if shows(only, key):
+            # one display per section, aligned at =, as the LaTeX sets it
+            out += ["", f"## {title}", "", display([ln for lines in equations for ln in lines])]
+        if key == "backward" and shows(only, "gradients"):
             out += ["", f"## {words['gradients']}", "", _table(*surface.table())]
     return "\n".join(out) + "\n"
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from ..names import text_name
 from .printers import TextPrinter, equation_parts
 from .words import words_for
-from .worked import Equation, WorkedExample
+from .worked import Equation, WorkedExample, check_only, shows
 
 
-def render_text(example: WorkedExample, *, digits: int = 4, lang: str = "en") -> str:
+def render_text(
+    example: WorkedExample, *, digits: int = 4, lang: str = "en", only: str | None = None
+) -> str:
     words = words_for(lang)
     d = example.derivation
     symbolic = TextPrinter(digits=digits)
@@ -19,6 +21,7 @@ def render_text(example: WorkedExample, *, digits: int = 4, lang: str = "en") ->
         texts = [text for text, _, _ in parts]
         return f"  {lhs} {eq.relation} " + " = ".join(texts)
 
+    check_only(only, example)
     lines = [f"{words['model']}: {printable(d.model)}"]
     for role, key in (("input", "inputs"), ("param", "params")):
         names = [_variable(v.name, example, symbolic) for v in d.variables if v.role == role]
@@ -29,9 +32,15 @@ def render_text(example: WorkedExample, *, digits: int = 4, lang: str = "en") ->
     if example.batched:
         lines.append(f"  ({words['batch']})")
     lines += [equation(eq, None) for eq in example.section("model").equations]
+    if not shows(only, "model"):
+        lines = []
 
     for section in example.sections[1:]:
         if not section.equations:
+            continue
+        if only == "gradients" and section.key == "backward":
+            lines += [words["gradients"], *_table(example, symbolic)]
+        if not shows(only, section.key):
             continue
         title = words[section.key]
         if section.key == "update":
@@ -48,9 +57,9 @@ def render_text(example: WorkedExample, *, digits: int = 4, lang: str = "en") ->
         if section.omitted:
             names = ", ".join(symbolic.doprint(symbol) for symbol in section.omitted)
             title += f" ({words['omitted']}: {names})"
-        lines += ["", title]
+        lines += ["", title] if lines else [title]
         lines += [equation(eq, printer) for eq in section.equations]
-        if section.key == "backward":
+        if section.key == "backward" and only is None:
             lines += ["", words["gradients"], *_table(example, symbolic)]
     return "\n".join(lines) + "\n"
 

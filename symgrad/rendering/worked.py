@@ -32,6 +32,33 @@ from ..tensors import Broadcast, add_arrays, elementwise, shape_of
 from .printers import is_small
 
 SECTIONS = ("model", "forward", "loss", "backward", "update", "closed", "hessian", "hvp")
+# what --only may choose: a section, or the table of gradients (printed after the backward pass)
+PARTS = ("model", "forward", "loss", "backward", "gradients", "update", "closed", "hessian")
+
+
+def check_only(only: str | None, example: WorkedExample) -> None:
+    """``only`` names a part this worked example has, or is None (everything)."""
+    if only is None:
+        return
+    if only not in PARTS:
+        raise SymgradError(f"--only {only}: choose one of {', '.join(PARTS)}")
+    has = {s.key for s in example.sections if s.equations} | {"model", "gradients"}
+    if only == "hessian":
+        has.discard("hvp")
+        has |= {"hessian"} if {"hessian", "hvp"} & {s.key for s in example.sections} else set()
+    if only not in has:
+        asks = {"update": "--lr", "closed": "--closed-form", "hessian": "--hessian"}.get(only)
+        raise SymgradError(
+            f"--only {only}: this worked example has no such part"
+            + (f" (add {asks})" if asks else "")
+        )
+
+
+def shows(only: str | None, key: str) -> bool:
+    """Whether a surface prints the part ``key`` (a Hessian-vector section counts as hessian)."""
+    return only is None or only == key or (only == "hessian" and key == "hvp")
+
+
 HESSIAN_ENTRIES = 6  # variables up to which each second derivative is written out
 HESSIAN_MATRIX = 10  # variables up to which the Hessian is shown as a matrix (pmatrix's limit)
 # for simplifying all the closed forms of one example (a test on a loaded machine sets more)
