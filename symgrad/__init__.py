@@ -8,14 +8,12 @@ them, prove them right, and write the derivation out as a worked example.
                                                                       finite differences)
 """
 
-__version__ = "0.1.0"
-
 from .codegen import CompiledGradient, Trace, compile
 from .derivation import Adjoint, ChainTerm, Derivation, LocalGradient, Partial, derive
 from .errors import SymgradError
-from .graph import graph_dot, write_graph
 from .model import Model, Node, Variable
 from .rendering import render
+from .rendering.graph import Graph, graph, graph_dot, write_graph
 from .rules import Rule, primitive, public_functions, records
 from .second_order import hessian
 from .tensors import (
@@ -58,6 +56,7 @@ from .tensors import prod as prod
 from .tensors import sum as sum
 from .testing import assert_gradients
 from .verify import Report, verify
+from .version import __version__
 
 # Every function of the rule table by its NumPy name (sigmoid, tanh, arcsin, erf, maximum, …),
 # acting entry by entry on matrices; SymPy's spellings (Abs, Max, Min, Heaviside) too.
@@ -69,6 +68,7 @@ __all__ = [
     "ChainTerm",
     "CompiledGradient",
     "Derivation",
+    "Graph",
     "LocalGradient",
     "Model",
     "Node",
@@ -93,6 +93,7 @@ __all__ = [
     "derive",
     "det",
     "expand_dims",
+    "graph",
     "graph_dot",
     "hadamard",
     "hessian",

@@ -16,7 +16,7 @@ differentiates.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import sympy
@@ -61,6 +61,14 @@ def stand_in(shape: Shape) -> np.ndarray:
     )
 
 
+_SPELLING: list[Callable[[object], str]] = []
+
+
+def spell_operands_with(spelling: Callable[[object], str]) -> None:
+    """How messages write an operand: the rendering stage lends its text printer."""
+    _SPELLING[:] = [spelling]
+
+
 def brief(expr) -> str:
     from .names import text_name  # the names as a reader knows them
 
@@ -69,12 +77,10 @@ def brief(expr) -> str:
         return text_name(str(expr.name))
     if isinstance(expr, Constant) or (isinstance(expr, np.ndarray) and expr.ndim > 0):
         return f"an array of shape {show_shape(tuple(expr.shape))}"
-    # as the worked example writes it (σ(X) − y), not SymPy's Elementwise(Lambda(…)); the
-    # printer is imported here only for this message, which is all arrays needs from it
-    from .rendering.printers import TextPrinter
-
+    # as the worked example writes it (σ(X) − y), not SymPy's Elementwise(Lambda(…)): in the
+    # spelling rendering lends (arrays is upstream of it and does not import it)
     try:
-        text = TextPrinter().doprint(expr)
+        text = _SPELLING[0](expr) if _SPELLING else str(expr)
     except Exception:  # a message must not fail for want of a spelling
         text = str(expr)
     text = " ".join(text.split())  # one line
@@ -204,6 +210,15 @@ class Elementwise(ArrayExpr):
     """``template`` (a SymPy Lambda of scalars) applied entry by entry to ``operands``, which
     broadcast against each other as NumPy arrays do. ``X W + b``, ``relu(Z)``, ``A ⊙ B`` and
     ``2A − 1`` are all Elementwise."""
+
+    def has(self, *patterns):
+        """As Basic.has, except that a Piecewise inside the template does not count: the
+        template is a function of its own variables, and SymPy's piecewise_fold, which asks,
+        would pull the choice out of it with those variables unbound (a where() inside a sum
+        compared in another where())."""
+        if patterns == (sympy.Piecewise,):
+            return any(operand.has(sympy.Piecewise) for operand in self.operands)
+        return super().has(*patterns)
 
     def __new__(cls, template: Lambda, *operands):
         return Basic.__new__(cls, template, *operands)

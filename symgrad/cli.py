@@ -13,16 +13,17 @@ from typing import ClassVar
 import click
 import numpy as np
 
-from . import __version__, progress
+from . import progress
 from .budget import FORMULA_SECONDS, within
 from .codegen import BACKENDS, compile
 from .derivation import Derivation, derive
 from .errors import SymgradError
-from .graph import DOT_FORMATS, IMAGE_FORMATS, graph_dot, write_graph
 from .loader import load_model, load_models
 from .rendering import LANGUAGES, render, worked_example
+from .rendering.graph import DOT_FORMATS, IMAGE_FORMATS, graph_dot, write_graph
 from .rendering.words import words_for
 from .rendering.worked import PARTS
+from .version import __version__
 
 
 class BadInput(click.ClickException):

@@ -334,18 +334,8 @@ class Derivation:
             f"{len(self.nodes)} nodes, {len(self.locals)} local gradients)"
         )
 
-    def _repr_markdown_(self) -> str:
-        """Jupyter shows the worked example (rendering is imported here, not above: data flows
-        from derivation to rendering, never back)."""
-        from .rendering import render
-
-        return render(self, "markdown")
-
-    def _repr_latex_(self) -> str:
-        from .rendering import worked_example
-        from .rendering.latex import render_latex_math
-
-        return render_latex_math(worked_example(self))
+    # Jupyter's _repr_markdown_ and _repr_latex_ (the worked example) come from
+    # rendering/jupyter.py: rendering reads a derivation, never the other way round
 
 
 def derive(model: Model | str | os.PathLike, wrt: Iterable[str] | str | None = None) -> Derivation:

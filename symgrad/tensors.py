@@ -195,6 +195,25 @@ def elementwise(function: Callable, *operands, what: str = "an elementwise opera
     Operands that are themselves unnamed Elementwise expressions are fused into one template,
     so ``(A + B) * C`` is one Elementwise of three operands. Numbers go into the template.
     """
+    try:
+        return _elementwise(function, operands, what, fuse=True)
+    except AssertionError:
+        # SymPy cannot build a choice whose condition holds another choice (where() compares
+        # a where()); unfused, the inner one stays an operand of its own
+        try:
+            return _elementwise(function, operands, what, fuse=False)
+        except AssertionError:
+            raise SymgradError(NESTED_CHOICE.format(what=what)) from None
+
+
+# SymPy's Piecewise cannot hold a condition that holds another Piecewise
+NESTED_CHOICE = (
+    "{what} compares a value chosen by another where() (or max, relu, abs) in its condition, "
+    "which SymPy cannot write as one formula; name that value with m.node first"
+)
+
+
+def _elementwise(function: Callable, operands, what: str, *, fuse: bool):
     operands = [as_operand(o, what) for o in operands]
     full_shape = broadcast([shape_of(o) for o in operands], operands, what)
     check_rank(full_shape, what)
@@ -214,7 +233,7 @@ def elementwise(function: Callable, *operands, what: str = "an elementwise opera
     for operand in operands:
         if isinstance(operand, Broadcast) and not shape_of(operand.value):
             operand = operand.value  # a repeated scalar: broadcasting does the repeating
-        if isinstance(operand, Elementwise):
+        if isinstance(operand, Elementwise) and fuse:
             inner = [placeholder_for(o) for o in operand.operands]
             arguments.append(operand.template(*inner))
         elif isinstance(operand, MatrixExpr):
@@ -233,7 +252,10 @@ def elementwise(function: Callable, *operands, what: str = "an elementwise opera
     body = body.xreplace({placeholders[k]: renamed[i] for i, k in enumerate(used)})
     kept_shape = broadcast([shape_of(o) for o in kept], kept, what)
     if not any(isinstance(o, MatrixExpr) for o in kept):
-        value = body.xreplace(dict(zip(renamed, kept, strict=True)))
+        try:
+            value = body.xreplace(dict(zip(renamed, kept, strict=True)))
+        except AssertionError:
+            raise SymgradError(NESTED_CHOICE.format(what=what)) from None
         if full_shape and value == 0:
             return zeros(full_shape)
         return Broadcast(value, full_shape) if full_shape else value
@@ -459,8 +481,7 @@ class Tensor:
 
     def clip(self, a_min=None, a_max=None, **keywords):
         """ndarray.clip: bounds by position, or NumPy 2's min= and max=."""
-        from .rules import clip
-
+        clip = record_function("clip")
         lo, hi = keywords.pop("min", a_min), keywords.pop("max", a_max)
         _no_keywords("clip", keywords)
         if lo is None and hi is None:
@@ -496,12 +517,23 @@ _UFUNC_NAMES = {"absolute": "abs", "true_divide": "divide", "fabs": "abs"}
 _ARRAY_FUNCTION_NAMES = {"amax": "max", "amin": "min", "round_": "round"}
 
 
+# The rule table's functions by NumPy's name (exp, maximum, clip, …), as rules lends them: the
+# records act on this module's arrays, so this module does not import them back.
+_RECORD_FUNCTIONS: list[Callable[[], dict]] = []
+
+
+def find_record_functions_with(lookup: Callable[[], dict]) -> None:
+    _RECORD_FUNCTIONS[:] = [lookup]
+
+
+def record_function(name: str) -> Callable | None:
+    return _RECORD_FUNCTIONS[0]().get(name) if _RECORD_FUNCTIONS else None
+
+
 def _numpy_function(name: str) -> Callable:
     """symgrad's function of NumPy's name: an array operation of this module, or a record's
     function (exp, maximum, …)."""
-    from .rules import public_functions
-
-    function = public_functions().get(name) or _ARRAY_FUNCTIONS.get(name)
+    function = record_function(name) or _ARRAY_FUNCTIONS.get(name)
     if function is None:
         raise SymgradError(
             f"symgrad has no np.{name} for symbolic arrays; write the model with symgrad's "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -10,9 +11,9 @@ import numpy as np
 import pytest
 
 import symgrad
-from symgrad.graph import graph_dot, operation
 from symgrad.loader import load_model
 from symgrad.rendering import format_number, point_for
+from symgrad.rendering.graph import graph_dot, operation
 from symgrad.rendering.printers import TextPrinter
 
 from .conftest import example_path, load_example
@@ -41,12 +42,12 @@ def labels(dot: str) -> dict[str, str]:
 
 
 def test_seed002_is_the_lectures_figure(torch):
-    """x, w → × → ŷ → − → s → ^2 → loss, with the values and gradients of the lecture."""
+    """x, w → × → ŷ → − → s → (·)² → loss, with the values and gradients of the lecture."""
     _, dot = dot_of("seed002_chain_rule.py")
     found = labels(dot)
     assert found["y_hat"] == "×|ŷ = xw = 1|∂loss/∂ŷ = -2"  # as the model file writes it
     assert found["s"] == "-|s = ŷ - y = -1|∂loss/∂s = -2"
-    assert found["loss"] == "^2|loss = s² = 1|∂loss/∂loss = 1"
+    assert found["loss"] == "(·)²|loss = s² = 1|∂loss/∂loss = 1"
     assert found["w"] == "w = 1|∂loss/∂w = -2"
     assert found["x"] == "x = 1"
     # edges: the local gradient, then what flows back along the edge
@@ -91,7 +92,7 @@ def test_symbolic_graph_has_no_numbers():
 def test_operations():
     m = symgrad.Model("ops")
     a, b = m.params("a b")
-    cases = {a * b: "×", a + b: "+", a - b: "−", a / b: "÷", a**2: "^2", symgrad.sqrt(a): "√",
+    cases = {a * b: "×", a + b: "+", a - b: "−", a / b: "÷", a**2: "(·)²", symgrad.sqrt(a): "√",
              symgrad.sigmoid(a): "σ(·)", symgrad.bce(a, b): "BCE(·, ·)",
              symgrad.log(a): "log(·)"}  # fmt: skip
     for expr, op in cases.items():
@@ -243,3 +244,23 @@ def test_a_large_matrix_is_drawn_by_its_shape():
     assert found["x"] == "x ∈ ℝ³²ˣ¹⁰⁰⁰"
     assert found["w1"].startswith("w₁ ∈ ℝ¹⁰⁰⁰ˣ¹⁰⁰|∂loss/∂w₁ ∈ ℝ¹⁰⁰⁰ˣ¹⁰⁰")
     assert "@" in found["y_pred"] and "relu(·)" in found["hidden"]
+
+
+def test_symgrad_graph_is_an_object_jupyter_draws_and_that_writes_every_format(tmp_path):
+    graph = symgrad.graph(symgrad.derive(SEED002))
+    assert repr(graph) == "<Graph of 'chain_rule': 5 edges>"
+    assert str(graph) == graph_dot(symgrad.derive(SEED002))  # its DOT source
+    assert graph.write(tmp_path / "g.dot") == str(tmp_path / "g.dot")
+    assert (tmp_path / "g.dot").read_text(encoding="utf-8") == graph.dot
+    if shutil.which("dot") is None:
+        assert graph._repr_svg_() is None  # Jupyter shows the repr instead
+        return
+    svg = graph._repr_svg_()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "∂loss/∂ŷ" in svg
+    graph.write(tmp_path / "g.png")
+    assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.dot", "g.png"]
+
+
+def test_the_square_is_drawn_as_a_lecture_circle_writes_it():
+    assert operation(symgrad.derive(SEED002).node("loss").expr) == "(·)²"

@@ -718,3 +718,14 @@ def test_a_claim_with_a_misspelt_name_or_an_integer_gradient_is_bad_input(change
     # a name the model declares but verify was not asked about is not a misspelling
     only_b = symgrad.derive(m, wrt=["b"])
     assert symgrad.verify(only_b, against=_layer_gradient, points=1).ok
+
+
+def test_a_model_and_a_derivation_show_themselves_in_jupyter():
+    m = load_example("seed004_relu_mlp.py")
+    shown = m._repr_markdown_()
+    assert shown.startswith("**Model** `relu_mlp`")
+    assert r"$x \in \mathbf{R}^{32 \times 1000}$" in shown
+    assert r"\mathrm{hidden} &= \operatorname{relu}(x\,w_{1})" in shown
+    d = symgrad.derive(m)
+    assert d._repr_markdown_() == symgrad.render(d, "markdown")
+    assert d._repr_latex_().startswith("$$\n\\begin{aligned}")

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import sympy
 
-from .. import __version__, progress
+from .. import progress
 from .. import tensors as T
 from ..derivation import Derivation, add
 from ..errors import SymgradError
 from ..rules import Primitive
 from ..tensors import Elementwise, shape_of
+from ..version import __version__
 from .printers import PRINTERS, CodePrinter, FloatPrinter
 
 BACKENDS = tuple(PRINTERS)

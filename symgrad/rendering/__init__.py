@@ -12,12 +12,15 @@ from collections.abc import Mapping
 
 from ..derivation import Derivation
 from ..errors import SymgradError
+from . import jupyter
 from .latex import render_latex, render_slides
 from .markdown import render_markdown
 from .printers import LatexPrinter, TextPrinter, format_number, format_value
 from .text import render_text
 from .words import LANGUAGES, words_for
 from .worked import WorkedExample, point_for, worked_example
+
+jupyter.install()  # a Model and a Derivation show themselves in Jupyter
 
 FORMATS = ("text", "latex", "markdown")
 

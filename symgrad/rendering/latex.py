@@ -11,9 +11,9 @@ quantities are identifiers and are typeset by ``symgrad.names``.
 
 from __future__ import annotations
 
-from .. import __version__
 from ..errors import SymgradError
 from ..names import latex_name
+from ..version import __version__
 from .printers import LatexPrinter, equation_parts, visual_width
 from .words import words_for
 from .worked import Equation, WorkedExample, check_only, shows

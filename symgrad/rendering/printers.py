@@ -23,6 +23,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
+from .. import arrays
 from ..derivation import ARRAY_PARTIALS, NAMED_ARRAYS, Partial, SecondPartial
 from ..names import latex_name, text_name
 from ..rules import rule_for, spell
@@ -1103,3 +1104,7 @@ def _width(tex: str, i: int, closing: bool = False) -> tuple[float, int]:
         previous = ch
         i += 1
     return width, i
+
+
+# shape errors name their operands as the worked example writes them, (σ(X) − y) @ W
+arrays.spell_operands_with(lambda expr: TextPrinter().doprint(expr))

@@ -11,6 +11,7 @@ spelling.
 
 from __future__ import annotations
 
+from .. import tensors as T
 from . import functions as _functions
 from . import matrix as _matrix
 from . import windows as _windows
@@ -79,6 +80,8 @@ def public_functions() -> dict:
                 out[name] = function
     return out
 
+
+T.find_record_functions_with(public_functions)  # np.exp(X) on a symbolic array finds exp here
 
 __all__ = [
     "CODE_TARGETS",

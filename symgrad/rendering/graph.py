@@ -21,15 +21,15 @@ from collections.abc import Mapping
 import numpy as np
 import sympy
 
-from . import progress
-from .derivation import Derivation, Partial
-from .errors import SymgradError
-from .names import text_name
-from .rendering.printers import TextPrinter, is_small
-from .rendering.text import printable
-from .rendering.worked import WorkedExample, term_value, worked_example
-from .rules import rule_for, spell
-from .tensors import ArraySymbol, Elementwise, shape_of
+from .. import progress
+from ..derivation import Derivation, Partial
+from ..errors import SymgradError
+from ..names import text_name
+from ..rules import rule_for, spell
+from ..tensors import ArraySymbol, Elementwise, shape_of
+from .printers import TextPrinter, is_small
+from .text import printable
+from .worked import WorkedExample, term_value, worked_example
 
 FORWARD = "#1f2d3d"  # definitions and values
 LOCAL = "#1f5fa8"  # local gradients, on the edges
@@ -42,7 +42,7 @@ DOT_FORMATS = (".dot", ".gv")
 
 def operation(expr: sympy.Expr) -> str:
     """The operation a node applies, as a lecture's circle shows it: ``×``, ``+``, ``−``,
-    ``^2``, ``σ(·)``."""
+    ``(·)²``, ``σ(·)``."""
     if isinstance(expr, Elementwise):  # entry by entry: the operation of its template
         return operation(expr.template.expr)
     if isinstance(expr, sympy.MatMul):
@@ -60,7 +60,10 @@ def operation(expr: sympy.Expr) -> str:
             return "√"
         if expr.exp == -1:
             return "1/·"
-        return f"^{expr.exp}"
+        power = str(expr.exp)
+        if power.isdigit():  # (·)², as a lecture's circle shows a square
+            return "(·)" + power.translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+        return f"(·)^{power}"
     rule = rule_for(expr)
     if rule is not None and rule.text is not None:
         return spell(rule.text, ["·"] * len(rule.printed_parts(expr)), expr)
@@ -80,6 +83,58 @@ def graph_dot(
     worked example (at ``at``) unless ``symbolic`` or there is no example point."""
     example = worked_example(derivation, at, symbolic=symbolic)
     return _Graph(example, digits).dot()
+
+
+def graph(
+    derivation: Derivation,
+    *,
+    at: Mapping[str, object] | None = None,
+    digits: int = 4,
+    symbolic: bool = False,
+) -> Graph:
+    """The computational graph of ``derivation``: Jupyter shows it as SVG (with Graphviz
+    installed), ``str()`` is its DOT source, ``.write(path)`` writes DOT, SVG, PNG or PDF."""
+    return Graph(graph_dot(derivation, at=at, digits=digits, symbolic=symbolic), derivation.model)
+
+
+class Graph:
+    """A drawn computational graph: its DOT source, drawn by Graphviz on demand."""
+
+    def __init__(self, dot: str, model: str):
+        self.dot = dot
+        self.model = model
+
+    def __str__(self) -> str:
+        return self.dot
+
+    def __repr__(self) -> str:
+        return f"<Graph of {self.model!r}: {self.dot.count(' -> ')} edges>"
+
+    def write(self, path: str | os.PathLike) -> str:
+        """Write ``path`` (.dot, .svg, .png or .pdf, chosen by its suffix); returns it."""
+        return write_graph(self.dot, os.fspath(path))[-1]
+
+    def svg(self) -> str:
+        """The graph drawn as SVG by Graphviz's ``dot``."""
+        return _drawn(self.dot, "svg", "the graph as SVG").decode("utf-8")
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter's picture of the graph; without Graphviz, None lets it show the repr."""
+        return self.svg() if shutil.which("dot") else None
+
+
+def _drawn(source: str, kind: str, what: str) -> bytes:
+    dot = shutil.which("dot")
+    if dot is None:
+        raise SymgradError(
+            f"{what} needs Graphviz's dot, which is not installed (Debian: apt-get install "
+            "graphviz)"
+        )
+    result = subprocess.run([dot, f"-T{kind}"], input=source.encode("utf-8"), capture_output=True)
+    if result.returncode != 0:
+        message = (result.stderr.decode(errors="replace").strip().splitlines() or ["failed"])[-1]
+        raise SymgradError(f"Graphviz's dot could not draw {what}: {message}")
+    return result.stdout
 
 
 class _Graph:
@@ -284,18 +339,17 @@ def write_graph(source: str, path: str) -> list[str]:
     if suffix in DOT_FORMATS:
         _write(path, source)
         return [path]
-    dot = shutil.which("dot")
-    if dot is None:
+    if shutil.which("dot") is None:
         raise SymgradError(
             f"{path} needs Graphviz's dot, which is not installed (Debian: apt-get install "
             f"graphviz); -o {os.path.splitext(path)[0]}.dot writes the graph as DOT"
         )
-    result = subprocess.run(
-        [dot, f"-T{suffix[1:]}", "-o", path], input=source, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        message = (result.stderr.strip().splitlines() or ["failed"])[-1]
-        raise SymgradError(f"Graphviz's dot could not draw {path}: {message}")
+    drawn = _drawn(source, suffix[1:], path)
+    try:
+        with open(path, "wb") as handle:
+            handle.write(drawn)
+    except OSError as error:
+        raise SymgradError(f"-o {path}: {error.strerror}") from None
     return [path]
 
 
