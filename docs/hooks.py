@@ -172,7 +172,14 @@ def example_page(name: str, lang: str) -> str:
     if lang == "en":
         parts += ["## Computational graph", ""]
         if graph_svg(name) is not None:
-            parts += [f"![The computational graph of {name}]({name}.svg)", ""]
+            # the picture scaled to the column, and a link to it at full size
+            image = f"![The computational graph of {name}]({name}.svg)"
+            parts += [
+                f"[{image}]({name}.svg)",
+                "",
+                f"[Open the graph at full size]({name}.svg)",
+                "",
+            ]
         else:
             log.info("Graphviz's dot is not installed: %s shows its graph as DOT", name)
             parts += ["```dot", _dot(name).strip(), "```", ""]
@@ -224,14 +231,29 @@ def cli_page() -> str:
 
     from symgrad.cli import main
 
-    parts = ["# Command line", "", "Generated from the commands themselves (`--help`).", ""]
+    parts = ["# Command line", "", "Each command with an example run on the lecture notes' "
+             "models, then its options (generated from the commands themselves).", ""]  # fmt: skip
     root = click.Context(main, info_name="symgrad")
     parts += ["## symgrad", "", "```text", main.get_help(root), "```", ""]
     for name in sorted(main.commands):
         command = main.commands[name]
         context = click.Context(command, info_name=name, parent=root)
-        parts += [f"## symgrad {name}", "", "```text", command.get_help(context), "```", ""]
+        parts += [f"## symgrad {name}", ""]
+        for example in CLI_EXAMPLES.get(name, ()):
+            parts += [generated_piece(f"run {example}"), ""]
+        parts += ['??? note "Options"', "", "    ```text"]
+        parts += [f"    {line}" if line else "" for line in command.get_help(context).splitlines()]
+        parts += ["    ```", ""]
     return "\n".join(parts)
+
+
+CLI_EXAMPLES = {  # what each command prints, run at build time
+    "derive": ["derive examples/seed002_chain_rule.py --only backward"],
+    "codegen": ["codegen examples/seed002_chain_rule.py"],
+    "graph": ["graph examples/seed002_chain_rule.py --symbolic"],
+    "rules": [],  # the rule table has a page of its own
+    "verify": ["verify examples/seed002_chain_rule.py --points 3"],
+}
 
 
 def performance_page() -> str:
@@ -252,6 +274,8 @@ def generated_piece(spec: str) -> str:
     """What a ``<!-- symgrad: … -->`` marker asks for: ``run ARGS`` (the output of
     ``symgrad ARGS``, as a text block) or ``file PATH`` (a file's code, without its docstring)."""
     kind, _, rest = spec.partition(" ")
+    if kind == "report":  # a verify report as the HTML table Jupyter shows, with its command
+        return f"```text\n$ symgrad verify {rest}\n```\n\n" + _report_html(rest)
     if kind == "run":
         return "```text\n$ symgrad " + rest + "\n" + _run(rest).rstrip() + "\n```"
     if kind == "file":  # a model file's code, its docstring left out
@@ -259,6 +283,27 @@ def generated_piece(spec: str) -> str:
         source = re.sub(r'\A""".*?"""\n+', "", source, flags=re.S)
         return "```python\n" + source.rstrip() + "\n```"
     raise PluginError(f"unknown generated piece {spec!r}")
+
+
+def _report_html(arguments: str) -> str:
+    """``symgrad verify ARGUMENTS`` run in this process, its report as an HTML table."""
+    import shlex
+
+    from symgrad.cli import load_derivation, main
+    from symgrad.loader import load_function
+    from symgrad.verify import verify
+
+    command = main.commands["verify"]
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        options = command.make_context("verify", shlex.split(arguments)).params
+        d = load_derivation(options["file"], options["model_name"], options["wrt"])
+        against = load_function(options["against"]) if options["against"] else None
+        report = verify(d, against=against, points=options["points"], seed=options["seed"])
+    finally:
+        os.chdir(cwd)
+    return report._repr_html_()
 
 
 def _run(arguments: str) -> str:

@@ -259,12 +259,14 @@ class Report:
 
         colour = {"ok": "#1a7f37", "MISMATCH": "#cf222e"}
         header, rows = self.rows_text()
-        head = "".join(f"<th>{escape(h)}</th>" for h in header)
+        # the verdict beside the variable's name, where a narrow page still shows it
+        head = "".join(f"<th>{escape(h)}</th>" for h in (header[0], header[-1], *header[1:-1]))
         body = "".join(
-            "<tr>"
-            + "".join(f"<td>{escape(c)}</td>" for c in row[:-1])
+            f"<tr><td>{escape(row[0])}</td>"
             + f'<td style="color:{colour.get(row[-1], "inherit")};font-weight:bold">'
-            + f"{escape(row[-1])}</td></tr>"
+            + f"{escape(row[-1])}</td>"
+            + "".join(f"<td>{escape(c)}</td>" for c in row[1:-1])
+            + "</tr>"
             for row in rows
         )
         findings = "".join(f"<li>{escape(line)}</li>" for line in self.finding_lines()[:30])
@@ -272,7 +274,8 @@ class Report:
         verdict = colour["ok"] if self.ok else colour["MISMATCH"]
         return (
             f'<div><p style="color:{verdict};font-weight:bold">{escape(self.summary())}</p>'
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            f'<table class="symgrad-report"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>"
             + (f"<ul>{findings}{notes}</ul>" if findings or notes else "")
             + "</div>"
         )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from click.testing import CliRunner
 
 from symgrad.cli import main
+from symgrad.rendering.rules import render_rules
 from symgrad.rules import MATRIX_RULES, SCALAR_RULES, records
 
 from .conftest import math_blocks
@@ -51,3 +54,12 @@ def test_output_file_and_bad_suffix(tmp_path):
     assert target.read_text().startswith("| rule | kind | derivative |")
     bad = run("rules", "-o", str(tmp_path / "rules.json"))
     assert bad.exit_code == 2 and "the rule table is text, Markdown or LaTeX" in bad.output
+
+
+def test_the_table_spells_functions_as_a_reader_calls_them_not_by_private_helper_names():
+    for fmt in ("text", "markdown", "latex"):
+        table = render_rules(fmt)
+        assert not re.search(r"(?<![\w.])_[a-z]\w*\(", table), fmt  # no _sigmoid(x)
+    markdown = render_rules("markdown")
+    assert "| `sigmoid(x)` | `torch.sigmoid(x)` |" in markdown
+    assert r"\sqrt{\pi}" in markdown and r"\sqrt{pi}" not in markdown  # π, not p·i

@@ -302,6 +302,9 @@ class MathPrinter(StrPrinter):
     def _print_Exp1(self, expr):
         return "e"
 
+    def _print_Pi(self, expr):  # SymPy's own printer would say "pi" before the rule above
+        return self.name(sympy.Symbol("pi"))
+
     def _print_Add(self, expr, order=None):
         return "".join(text for _, text in self.add_pieces(expr, order))
 

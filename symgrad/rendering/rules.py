@@ -8,6 +8,7 @@ and printed by the same printers as the worked examples, so adding a row documen
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy
@@ -69,7 +70,9 @@ def _code(target: str, row: RuleRow) -> str:
         return "its definition"
     if row.rule.is_composite:
         return spell(spelling, [str(a) for a in row.arguments])
-    return PRINTERS[target]().doprint(row.applied)
+    # a helper the generated module defines (_sigmoid, split by sign for stability) is named
+    # plainly: the reader wants the function, not the module's private name for it
+    return re.sub(r"(?<![\w.])_([a-z]\w*)\(", r"\1(", PRINTERS[target]().doprint(row.applied))
 
 
 def _derivatives(row: RuleRow, printer, partial) -> list[str]:
@@ -140,6 +143,8 @@ def _markdown(rows: list[RuleRow]) -> str:
             f"| `{rule.name}` | {rule.kind} | {derivatives} | {kinks} | `{numpy}` | `{torch}` |"
         )
     out += [
+        "",
+        "A name without a module (`sigmoid(x)`) is a helper the generated code defines.",
         "",
         "Matrix operations: `G` is the adjoint of the operation's result.",
         "",
