@@ -264,3 +264,10 @@ def test_symgrad_graph_is_an_object_jupyter_draws_and_that_writes_every_format(t
 
 def test_the_square_is_drawn_as_a_lecture_circle_writes_it():
     assert operation(symgrad.derive(SEED002).node("loss").expr) == "(·)²"
+
+
+def test_inputs_are_drawn_in_declaration_order_and_labels_are_joined_to_their_edges():
+    dot = graph_dot(symgrad.derive(example_path("seed003_two_layer_sigmoid.py")))
+    assert "ordering=in" in dot and "decorate=true" in dot
+    edges = re.findall(r'^  "(\w+)" -> "z1"', dot, re.MULTILINE)
+    assert edges == ["x1", "x2", "W1", "W2", "b1"]  # the model declares x1 x2 y, then W1…

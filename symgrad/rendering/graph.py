@@ -151,12 +151,14 @@ class _Graph:
         d = self.d
         lines = [
             f"digraph {_quote(printable(d.model))} {{",
-            "  rankdir=LR;",
+            "  rankdir=LR; ordering=in;  // inputs drawn in the order the model declares them",
             '  graph [fontname="DejaVu Sans", fontsize=11, nodesep=0.35, ranksep=0.9,',
             f"         labelloc=b, label={self.legend()}];",
             '  node [fontname="DejaVu Sans", fontsize=12, shape=box, style="rounded",'
             ' color="#5b6770"];',
-            '  edge [fontname="DejaVu Sans", fontsize=10, color="#5b6770", arrowsize=0.7];',
+            # decorate: each label joined to its edge by a line, not floating between two
+            '  edge [fontname="DejaVu Sans", fontsize=10, color="#5b6770", arrowsize=0.7,'
+            " decorate=true];",
         ]
         used = set()
         for node in d.nodes:
@@ -166,9 +168,12 @@ class _Graph:
                 lines.append(f"  {_quote(var.name)} [{self.variable(var)}];")
         for node in d.nodes:
             lines.append(f"  {_quote(node.name)} [{self.node(node)}];")
+        used_nodes = [n.name for n in d.nodes]
+        # inputs in the order the model declares them (x₁ above x₂), edges likewise
+        declared = {name: k for k, name in enumerate([v.name for v in d.variables] + used_nodes)}
         for done, node in enumerate(d.nodes):
             progress.report("drawing", done, len(d.nodes), "nodes")
-            parents = sorted(node.expr.free_symbols, key=lambda s: s.name)
+            parents = sorted(node.expr.free_symbols, key=lambda s: declared.get(s.name, 0))
             for parent in parents:
                 attrs = self.edge(node, parent.name)
                 lines.append(f"  {_quote(parent.name)} -> {_quote(node.name)} [{attrs}];")
