@@ -11,6 +11,8 @@ quantities are identifiers and are typeset by ``symgrad.names``.
 
 from __future__ import annotations
 
+import math
+
 from ..errors import SymgradError
 from ..names import latex_name
 from ..version import __version__
@@ -321,11 +323,13 @@ def _frames_of(equations: list[list[str]], title: str) -> list[tuple[str, list[l
     """The equations of one part in frames of at most SLIDE_ROWS rows (a row of stacked
     fractions counts twice, a matrix by its rows); an equation is never split. Titles count
     the frames."""
+    heights = [sum(_height(line) for line in lines) for lines in equations]
+    frames = max(1, math.ceil(sum(heights) / SLIDE_ROWS))
+    fill = min(SLIDE_ROWS, math.ceil(sum(heights) / frames))  # frames filled evenly
     chunks: list[list[list[str]]] = [[]]
     used = 0
-    for lines in equations:
-        rows = sum(_height(line) for line in lines)
-        if chunks[-1] and used + rows > SLIDE_ROWS:
+    for lines, rows in zip(equations, heights, strict=True):
+        if chunks[-1] and used + rows > fill:
             chunks.append([])
             used = 0
         chunks[-1].append(lines)
