@@ -327,3 +327,12 @@ def test_slides_are_a_frame_per_part_and_nothing_overflows(example, beamer, tmp_
 @pytest.mark.parametrize("model", sorted(p.stem for p in CORPUS_DIR.glob("*.py")))
 def test_slides_of_every_tutorial_model_fit_their_frames(model, beamer, tmp_path):
     _slides(str(CORPUS_DIR / f"{model}.py"), tmp_path, beamer)
+
+
+def test_a_standalone_document_names_its_model_once_in_its_title():
+    d = symgrad.derive(load_example("seed002_chain_rule.py"))
+    latex = symgrad.render(d, "latex", standalone=True)
+    assert latex.count(r"\texttt{chain\_rule}") == 1
+    assert r"\section*{Worked example: \texttt{chain\_rule}}" in latex
+    fragment = symgrad.render(d, "latex")
+    assert r"\textbf{Model} \texttt{chain\_rule}." in fragment  # a fragment has no title

@@ -247,8 +247,9 @@ def render_latex(
         f"% Needs {needs}.",
     ]
     if shows(only, "model"):
+        named = "" if standalone else f" \\texttt{{{name}}}."  # a document's title names it
         out += [
-            heading(words["model"]) + f" \\texttt{{{name}}}.",
+            heading(words["model"]) + named,
             "\\begin{itemize}\\raggedright",  # long lists of values: ragged, not overfull
             *[f"\\item {fact}" for fact in surface.facts(unbroken=True)],
             "\\end{itemize}",
