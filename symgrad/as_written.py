@@ -80,13 +80,14 @@ def _declarations(filename: str, _lines: int) -> dict[int, list[ast.Call]]:
     return by_line
 
 
-_CODE: dict[int, types.CodeType] = {}  # by the id of a call's argument, which _declarations keeps
+_CODE: dict[tuple, types.CodeType] = {}  # by where the argument stands in its file
 
 
 def _compiled(source: ast.expr, filename: str) -> types.CodeType:
-    code = _CODE.get(id(source))
+    where = (filename, source.lineno, source.col_offset, source.end_lineno, source.end_col_offset)
+    code = _CODE.get(where)
     if code is None:
-        code = _CODE[id(source)] = compile(ast.Expression(source), filename, "eval")
+        code = _CODE[where] = compile(ast.Expression(source), filename, "eval")
     return code
 
 

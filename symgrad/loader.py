@@ -91,11 +91,15 @@ def _no_truth_value(directory: str):
         length = getattr(type(self), "__len__", None)
         return length(self) != 0 if length is not None else True
 
+    previous = sympy.Basic.__dict__.get("__bool__")  # a model file may load another
     sympy.Basic.__bool__ = __bool__
     try:
         yield
     finally:
-        del sympy.Basic.__bool__
+        if previous is None:
+            del sympy.Basic.__bool__
+        else:
+            sympy.Basic.__bool__ = previous
 
 
 def _location(path: str, error: BaseException) -> str:

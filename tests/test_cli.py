@@ -410,3 +410,23 @@ def test_every_command_that_works_a_while_shows_its_stages_on_stderr_only(
     assert "[#" not in result.stdout and "[." not in result.stdout  # the output stays clean
     # the bar leaves the screen as it found it: the last frame is wiped by blanks
     assert result.stderr.rstrip(" ").endswith("\r")
+
+
+def test_a_model_file_that_loads_another_still_has_its_truth_tests_answered(tmp_path):
+    (tmp_path / "inner.py").write_text(
+        'from symgrad import Model\nm = Model("inner")\nx = m.inputs("x")\nw = m.params("w")\n'
+        'm.loss("L", (w * x) ** 2)\n'
+    )
+    outer = tmp_path / "outer.py"
+    outer.write_text(
+        "from symgrad import Model\nfrom symgrad.loader import load_model\n"
+        f"inner = load_model({str(tmp_path / 'inner.py')!r})\n"
+        'm = Model("outer")\nx = m.inputs("x")\nw = m.params("w")\n'
+        'm.loss("L", (w * x and x) ** 2)\n'
+    )
+    result = CliRunner().invoke(main, ["derive", str(outer), "--model", "outer"])
+    assert result.exit_code == 2, result.output
+    assert "outer.py:7: a Python if, and, or" in result.output
+    import sympy
+
+    assert "__bool__" not in vars(sympy.Basic)  # SymPy is left as it was
