@@ -46,5 +46,9 @@ def worker(rank: int, world: int, port: int, output: str) -> None:
         loss.backward()
         if rank == 0:
             torch.save({n: p.grad for n, p in module.named_parameters()}, output)
+        # both ranks done before either tears gloo down: a rank that destroys its group while
+        # the other is still in flight can abort in gloo's C++ ("terminate called without an
+        # active exception", seen once in CI's slow run)
+        dist.barrier()
     finally:
         dist.destroy_process_group()
