@@ -56,12 +56,17 @@ def pdflatex():
     return run
 
 
+def _needs_tex_file(pdflatex, name: str, package: str, debian: str):
+    """``pdflatex``, or a skip naming what to install when TeX cannot find ``name``."""
+    found = subprocess.run(["kpsewhich", name], capture_output=True, text=True)
+    if not found.stdout.strip():
+        pytest.skip(f"{package} is not installed (Debian: {debian})")
+    return pdflatex
+
+
 @pytest.fixture(scope="session")
 def kotex(pdflatex):
-    found = subprocess.run(["kpsewhich", "kotex.sty"], capture_output=True, text=True)
-    if not found.stdout.strip():
-        pytest.skip("kotex is not installed (Debian: texlive-lang-korean)")
-    return pdflatex
+    return _needs_tex_file(pdflatex, "kotex.sty", "kotex", "texlive-lang-korean")
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +109,4 @@ def math_blocks(markdown: str) -> list[tuple[str, bool]]:
 
 @pytest.fixture(scope="session")
 def beamer(pdflatex):
-    found = subprocess.run(["kpsewhich", "beamer.cls"], capture_output=True, text=True)
-    if not found.stdout.strip():
-        pytest.skip("beamer is not installed (Debian: texlive-latex-recommended)")
-    return pdflatex
+    return _needs_tex_file(pdflatex, "beamer.cls", "beamer", "texlive-latex-recommended")
