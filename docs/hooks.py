@@ -40,6 +40,10 @@ LEARNING_RATES = {
     "seed003_two_layer_sigmoid": 1.0,
     "seed004_relu_mlp": 1e-6,
 }
+# How many ems a displayed row may take: on a laptop's column (688 px at 1280) and a phone's
+# (358 px at 390). KaTeX sets a display 19.4 px to the em on this theme, and about 1.2 times as
+# wide as symgrad's estimate (measured over the seed 003 and 004 rows).
+WIDTHS = (29, 15)
 log = logging.getLogger("mkdocs.plugins.symgrad")
 
 _formulas: set[str] = set()
@@ -159,7 +163,8 @@ def example_page(name: str, lang: str) -> str:
     import symgrad
 
     d = _load(name)
-    worked = symgrad.render(d, "markdown", lang=lang, lr=LEARNING_RATES.get(name, 0.01))
+    lr = LEARNING_RATES.get(name, 0.01)
+    worked = _fitted(*(symgrad.render(d, "markdown", lang=lang, lr=lr, width=w) for w in WIDTHS))
     worked = re.sub(r"\A# .*\n", "", worked)  # the page has its own title
     heading = "풀이" if lang == "ko" else "Worked example"
     parts = [f"# {name}", ""]
@@ -194,6 +199,27 @@ def example_page(name: str, lang: str) -> str:
             parts += [f"    {line}" if line else "" for line in source.rstrip().splitlines()]
             parts += ["    ```", ""]
     return "\n".join(parts)
+
+
+def _fitted(wide: str, narrow: str) -> str:
+    """The worked example with each display that breaks differently on a phone given twice,
+    the stylesheet showing the one that fits the screen (``symgrad-wide``, ``symgrad-narrow``).
+    The two renderings differ only inside their displays."""
+    display = re.compile(r"^\$\$\n.*?\n\$\$$", re.S | re.M)
+    narrow_displays = iter(display.findall(narrow))
+    if display.sub("", wide) != display.sub("", narrow):
+        raise PluginError("the wide and narrow worked examples differ outside their displays")
+
+    def both(match):
+        small = next(narrow_displays)
+        if small == match.group():
+            return small
+        return "\n\n".join(
+            f'<div class="symgrad-{fit}" markdown>\n\n{tex}\n\n</div>'
+            for fit, tex in (("wide", match.group()), ("narrow", small))
+        )
+
+    return display.sub(both, wide)
 
 
 def _dot(name: str) -> str:

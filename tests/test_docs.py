@@ -61,6 +61,24 @@ def test_every_example_has_a_page_with_its_derivation_graph_and_code(site):
             assert f'src="{name}.svg"' in text and f'href="{name}.svg"' in text  # full size
 
 
+def test_a_display_too_wide_for_a_phone_comes_twice(site):
+    """Note 003's forward pass breaks at = on a laptop and again on a phone: its page holds
+    both renderings, each a formula of its own, and the stylesheet shows one."""
+    text = page(site, "examples/seed003_two_layer_sigmoid")
+    wide = re.findall(
+        r'<div class="symgrad-wide">\s*<div class="arithmatex">(.*?)</div>', text, re.S
+    )
+    narrow = re.findall(
+        r'<div class="symgrad-narrow">\s*<div class="arithmatex">(.*?)</div>', text, re.S
+    )
+    assert len(wide) == len(narrow) >= 3
+    assert all(
+        w != n and n.count(r"\\") > w.count(r"\\") for w, n in zip(wide, narrow, strict=True)
+    )
+    css = (site / "stylesheets" / "math.css").read_text()
+    assert "div.symgrad-narrow" in css and "@media" in css
+
+
 def test_korean_pages(site):
     for name in ("seed002_chain_rule", "seed003_two_layer_sigmoid"):
         text = page(site, f"ko/{name}")
@@ -203,6 +221,9 @@ def test_every_page_renders_its_math_in_chromium_without_errors(site, served, br
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
             assert overflow <= 0, (uri, width, overflow)
+            # and no formula scrolls in its box: a worked example's rows break to fit the column
+            scrolling = tab.evaluate(SCROLLING_DISPLAYS)
+            assert not scrolling, (uri, width, scrolling)
             if uri in SCREENSHOTS:
                 shot = (
                     ROOT / "site-screenshots" if os.environ.get("SYMGRAD_SCREENSHOTS") else tmp_path
@@ -211,6 +232,12 @@ def test_every_page_renders_its_math_in_chromium_without_errors(site, served, br
                 tab.screenshot(path=str(shot / f"{SCREENSHOTS[uri]}-{width}.png"), full_page=True)
         tab.close()
 
+
+# The displayed formulas the reader must scroll sideways to read (a hidden one is the other
+# width's rendering of the same display).
+SCROLLING_DISPLAYS = """() => Array.from(document.querySelectorAll("div.arithmatex"))
+    .filter((d) => d.offsetParent !== null && d.scrollWidth > d.clientWidth + 1)
+    .map((d) => d.textContent.slice(0, 60))"""
 
 SCREENSHOTS = {  # the pages whose screenshots a release note looks at
     "/examples/seed003_two_layer_sigmoid.html": "seed003",

@@ -79,12 +79,12 @@ def test_the_seed003_pdf_says_what_the_note_says(pdflatex, tmp_path):
         assert value in text, value
 
 
-@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize(("lang", "width"), [("en", None), ("ko", None), ("en", 15)])
 @pytest.mark.parametrize("example", EXAMPLE_FILES)
 @pytest.mark.slow
-def test_markdown_math_parses_with_katex(example, lang, katex):
+def test_markdown_math_parses_with_katex(example, lang, width, katex):
     markdown = symgrad.render(
-        derivation_of(example), "markdown", lr=0.5, closed_form=True, lang=lang
+        derivation_of(example), "markdown", lr=0.5, closed_form=True, lang=lang, width=width
     )
     blocks = math_blocks(markdown)
     assert len(blocks) > 5

@@ -406,3 +406,84 @@ def test_symbolic_keeps_every_node_of_the_forward_pass():
         "z₃",
         "σ₃",
     ]
+
+
+def _display_rows(markdown: str, section: str) -> list[str]:
+    """The rows of a section's display in rendered Markdown."""
+    block = markdown.split(f"## {section}")[1].split("$$")[1]
+    body = block.strip().removeprefix("\\begin{aligned}").removesuffix("\\end{aligned}")
+    return [row.strip() for row in re.split(r"\\\\(?:\[\d+pt\])?\n", body.strip())]
+
+
+def test_a_narrower_page_breaks_more_and_every_right_side_starts_after_the_widest_left():
+    """``width`` is the room a row may take: the forward pass of note 003 takes more rows at a
+    phone's 15 ems than at a page's 38, and every row, its left-hand column included (the
+    widest left side of the display), fits the room by symgrad's estimate."""
+    d = symgrad.derive(load_example("seed003_two_layer_sigmoid.py"))
+    counts = {}
+    for width in (38, 29, 15):
+        rows = _display_rows(symgrad.render(d, "markdown", width=width), "Forward pass")
+        column = max(visual_width(row.split("&")[0]) for row in rows)
+        for row in rows:
+            assert column + visual_width(row.split("&", 1)[1]) <= width, (width, row)
+        counts[width] = len(rows)
+    assert counts[38] < counts[29] < counts[15]
+    # the same numbers whatever the width: only the breaks differ
+    wide, narrow = (symgrad.render(d, "markdown", width=w) for w in (38, 15))
+    assert decimals(wide) == decimals(narrow)
+
+
+def test_a_broken_matrix_product_keeps_its_parentheses():
+    """xᵀ(∂loss/∂hidden ⊙ 𝟙[xw₁ > 0]) broken across rows is still that product (it printed
+    xᵀ ∂loss/∂hidden ⊙ 𝟙[…], which reads as (xᵀ ∂loss/∂hidden) ⊙ 𝟙[…])."""
+    d = symgrad.derive(load_example("seed004_relu_mlp.py"))
+    rows = _display_rows(symgrad.render(d, "markdown", width=15), "Backward pass")
+    start = next(
+        i
+        for i, row in enumerate(rows)
+        if row.startswith(r"\frac{\partial \mathrm{loss}}{\partial w_{1}}")
+    )
+    joined = " ".join(
+        row.split("&", 1)[1].replace(r"\qquad", "") for row in rows[start : start + 3]
+    )
+    want = r"= x^{\top}\,\left(\frac{\partial \mathrm{loss}}{\partial \mathrm{hidden}} \odot \mathbf{1}\left[x\,w_{1} > 0\right]\right) \in \mathbf{R}^{1000 \times 100}"
+    assert re.sub(r"\s|\\,", "", joined) == re.sub(r"\s|\\,", "", want)
+
+
+def test_a_partial_derivative_stays_stacked_when_its_row_breaks():
+    """∂loss/∂linear.weight cannot break inside: written out inline it is only wider."""
+    d = symgrad.derive(load_example("seed000_torch.py"))
+    rows = _display_rows(symgrad.render(d, "markdown", lr=0.01, width=15), "Update")
+    assert r"\frac{\partial \mathrm{loss}}{\partial \mathrm{linear.weight}}" in " ".join(rows)
+    assert "bigm/" not in " ".join(rows)
+
+
+def test_vectors_and_matrices_share_their_brackets():
+    d = symgrad.derive(load_example("seed003_torch.py"))
+    latex = symgrad.render(d, "latex", only="backward")
+    assert r"\begin{bmatrix} -0.0162 & -0.0162 \\ 0.0103 & 0.0103 \end{bmatrix}" in latex
+    assert r"\left[-0.0162, 0.0103\right]" in latex  # the bias's gradient, a vector
+    assert "pmatrix" not in latex
+
+
+def test_rows_of_stacked_fractions_are_spaced_apart():
+    """A row break next to a row with a stacked fraction gets a small gap; plain rows do not."""
+    d = symgrad.derive(load_example("seed003_two_layer_sigmoid.py"))
+    latex = symgrad.render(d, "latex", only="forward")
+    assert r"z_{1} &= W_{1} x_{1}" in latex
+    assert re.search(r"= 0\.6478 \\displaybreak\[0\]\\\\\n", latex)  # z₁ then z₂: no gap
+    assert re.search(r"= 0\.7225 \\displaybreak\[0\]\\\\\[3pt\]\n\\sigma_{1}", latex)
+    markdown = symgrad.render(d, "markdown", only="backward")
+    assert markdown.count(r"\\[3pt]") == len(_display_rows(markdown, "Backward pass")) - 1
+
+
+def test_width_is_checked():
+    d = symgrad.derive(load_example("seed002_chain_rule.py"))
+    for options, message in [
+        ({"fmt": "text", "width": 20}, "width applies to LaTeX and Markdown"),
+        ({"fmt": "markdown", "width": 3}, "width must be a number of ems from 10 to 200"),
+        ({"fmt": "latex", "width": "wide"}, "width must be a number of ems"),
+    ]:
+        fmt = options.pop("fmt")
+        with pytest.raises(symgrad.SymgradError, match=message):
+            symgrad.render(d, fmt, **options)

@@ -52,6 +52,7 @@ def render(
     hessian: bool = False,
     only: str | None = None,
     slides: bool = False,
+    width: float | None = None,
 ) -> str:
     """The worked example of ``derivation`` as ``fmt`` ("text", "latex" or "markdown"), with
     numbers at the example point (overridden by ``at``) unless ``symbolic``.
@@ -61,8 +62,10 @@ def render(
     its Hessian-vector products),
     ``lang`` the language of the prose ("en" or "ko");
     ``standalone`` makes the LaTeX a complete document, ``slides`` a beamer document (a frame
-    per part); ``only`` ("model", "forward", "loss", "backward", "gradients", "update",
-    "closed" or "hessian") gives that part alone.
+    per part); ``width`` is how many ems a displayed row of LaTeX or Markdown may take before it
+    breaks (38, a page's, unless given; 15 fits a phone's screen); ``only`` ("model",
+    "forward", "loss", "backward", "gradients", "update", "closed" or "hessian") gives that
+    part alone.
 
     >>> print(render(derive(model), "latex", lr=1.0))  # doctest: +SKIP
     """
@@ -77,13 +80,20 @@ def render(
         raise SymgradError("slides are a LaTeX (beamer) document; they do not apply to " + fmt)
     if slides and standalone:
         raise SymgradError("slides are a document of their own; drop standalone")
+    if width is not None and (fmt == "text" or slides):
+        raise SymgradError("width applies to LaTeX and Markdown displays (slides have their own)")
+    if width is not None and not (isinstance(width, (int, float)) and 10 <= width <= 200):
+        raise SymgradError(f"width must be a number of ems from 10 to 200, got {width!r}")
+    page = {} if width is None else {"width": float(width)}
     example = worked_example(
         derivation, at, symbolic=symbolic, lr=lr, closed_form=closed_form, hessian=hessian
     )
     if slides:
         return render_slides(example, digits=digits, lang=lang, only=only)
     if fmt == "latex":
-        return render_latex(example, digits=digits, lang=lang, standalone=standalone, only=only)
+        return render_latex(
+            example, digits=digits, lang=lang, standalone=standalone, only=only, **page
+        )
     if fmt == "markdown":
-        return render_markdown(example, digits=digits, lang=lang, only=only)
+        return render_markdown(example, digits=digits, lang=lang, only=only, **page)
     return render_text(example, digits=digits, lang=lang, only=only)

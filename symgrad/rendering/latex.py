@@ -11,12 +11,13 @@ quantities are identifiers and are typeset by ``symgrad.names``.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from ..errors import SymgradError
 from ..names import latex_name
 from ..version import __version__
-from .printers import LatexPrinter, equation_parts, visual_width
+from .printers import LatexPrinter, equation_parts, left_side, visual_width
 from .words import words_for
 from .worked import Equation, WorkedExample, check_only, shows
 
@@ -70,12 +71,17 @@ def _is_hangul(ch: str) -> bool:
 
 
 def equation_lines(
-    eq: Equation, symbolic: LatexPrinter, numeric: LatexPrinter | None, width: float = LINE_WIDTH
+    eq: Equation,
+    symbolic: LatexPrinter,
+    numeric: LatexPrinter | None,
+    width: float = LINE_WIDTH,
+    column: float = 0.0,
 ) -> list[str]:
     """One equation as ``align`` rows (``&`` before the relation), broken to fit ``width``
-    ems (the page's, or a slide's)."""
+    ems (the page's, or a slide's). ``column`` is the width of the widest left side aligned
+    with this one: the right sides all start after it."""
     lhs, parts = equation_parts(eq, symbolic, numeric)
-    room = width - visual_width(lhs)
+    room = width - max(visual_width(lhs), column)
     rows: list[str] = []
     current: str | None = None
     for i, (text, expr, printer) in enumerate(parts):
@@ -91,8 +97,11 @@ def equation_lines(
         with printer.ordered(eq.keep_order):
             plain = printer.doprint(expr)
             wrapped = printer.wrap(expr, room - 2)
-        if text.startswith(plain):  # what follows the formula (∈ R^{r×c}) ends its last line
-            wrapped[-1] += text[len(plain) :]
+        tail = text[len(plain) :] if text.startswith(plain) else ""
+        if tail and visual_width(wrapped[-1] + tail) > room - 2:
+            wrapped.append(tail.strip())  # what follows the formula (∈ R^{r×c}), on its own
+        elif tail:
+            wrapped[-1] += tail  # ends the formula's last line
         glue = RELATIONS[eq.relation] if i == 0 else "="
         rows.append(f"{glue} {wrapped[0]}")
         rows.extend(rf"\qquad {line}" for line in wrapped[1:-1])
@@ -106,13 +115,31 @@ def align(blocks: list[list[str]], *, breaks: bool = True) -> str:
     r"""An ``align*`` of several equations; ``\displaybreak[0]`` lets a page end between two
     of them (and never inside one)."""
     between = r" \displaybreak[0]\\" if breaks else r" \\"
-    rows = []
-    for i, lines in enumerate(blocks):
-        for j, line in enumerate(lines):
-            last = i == len(blocks) - 1 and j == len(lines) - 1
-            end = "" if last else (between if j == len(lines) - 1 else r" \\")
-            rows.append(line + end)
-    return "\\begin{align*}\n" + "\n".join(rows) + "\n\\end{align*}"
+    lines = [line for block in blocks for line in block]
+    last_of_block = {sum(map(len, blocks[: i + 1])) - 1 for i in range(len(blocks))}
+    rows = [
+        line + (between if i in last_of_block else r" \\") + row_gap(line, lines[i + 1])
+        for i, line in enumerate(lines[:-1])
+    ]
+    return "\\begin{align*}\n" + "\n".join([*rows, *lines[-1:]]) + "\n\\end{align*}"
+
+
+def joined_rows(lines: list[str]) -> str:
+    r"""Rows of an ``aligned`` block, each ended by ``\\`` (and a gap where it is tall)."""
+    rows = [f"{line} \\\\{row_gap(line, after)}" for line, after in itertools.pairwise(lines)]
+    return "\n".join([*rows, *lines[-1:]])
+
+
+ROW_GAP = "[3pt]"  # between two rows of which one stacks a fraction or a matrix
+
+
+def row_gap(row: str, after: str) -> str:
+    """The extra space after ``row``: stacked fractions on neighbouring rows would touch."""
+    return ROW_GAP if _is_tall(row) or _is_tall(after) else ""
+
+
+def _is_tall(row: str) -> bool:
+    return r"\frac" in row or r"\begin{" in row
 
 
 class LatexSurface:
@@ -141,11 +168,7 @@ class LatexSurface:
         for section in self.example.sections[1:]:
             if not section.equations:
                 continue
-            printer = self.printer_for(section)
-            equations = [
-                equation_lines(eq, self.symbolic, printer, self.width) for eq in section.equations
-            ]
-            yield section.key, self.title(section), equations
+            yield section.key, self.title(section), self.aligned(section.equations, section)
 
     def title(self, section) -> str:
         """The section's heading, with what the reader must know about it: the learning rate
@@ -199,10 +222,14 @@ class LatexSurface:
         return facts
 
     def definitions(self) -> list[list[str]]:
-        return [
-            equation_lines(eq, self.symbolic, None, self.width)
-            for eq in self.example.section("model").equations
-        ]
+        return self.aligned(self.example.section("model").equations)
+
+    def aligned(self, equations, section=None) -> list[list[str]]:
+        """The equations of one display as row lists: aligned at their relations, so every
+        right side starts after the widest left side and breaks to fit what remains."""
+        printer = None if section is None else self.printer_for(section)
+        column = max((visual_width(left_side(eq, self.symbolic)) for eq in equations), default=0)
+        return [equation_lines(eq, self.symbolic, printer, self.width, column) for eq in equations]
 
     def table(self) -> tuple[list[str], list[list[str]]]:
         """The gradient table: header and rows of inline math (without the ``$``)."""
@@ -231,9 +258,10 @@ def render_latex(
     lang: str = "en",
     standalone: bool = False,
     only: str | None = None,
+    width: float = LINE_WIDTH,
 ) -> str:
     check_only(only, example)
-    surface = LatexSurface(example, digits, lang)
+    surface = LatexSurface(example, digits, lang, width)
     d = example.derivation
     words = surface.words
     name = escape_text(d.model, lang)
@@ -382,4 +410,4 @@ def render_latex_math(example: WorkedExample, *, digits: int = 4, lang: str = "e
     for _, title, equations in surface.sections():
         rows.append(rf"&\textbf{{{title}}}")
         rows += [line for lines in equations for line in lines]
-    return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$"
+    return "$$\n\\begin{aligned}\n" + joined_rows(rows) + "\n\\end{aligned}\n$$"

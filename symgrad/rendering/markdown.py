@@ -9,7 +9,7 @@ notes write them. Text from the model file is escaped so that it stays text.
 from __future__ import annotations
 
 from ..errors import SymgradError
-from .latex import LatexSurface
+from .latex import LINE_WIDTH, LatexSurface, joined_rows
 from .worked import WorkedExample, check_only, shows
 
 
@@ -30,15 +30,20 @@ def display(lines: list[str]) -> str:
     if len(lines) == 1:
         body = lines[0].replace("&", "", 1)
     else:
-        body = "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+        body = "\\begin{aligned}\n" + joined_rows(lines) + "\n\\end{aligned}"
     return f"$$\n{body}\n$$"
 
 
 def render_markdown(
-    example: WorkedExample, *, digits: int = 4, lang: str = "en", only: str | None = None
+    example: WorkedExample,
+    *,
+    digits: int = 4,
+    lang: str = "en",
+    only: str | None = None,
+    width: float = LINE_WIDTH,
 ) -> str:
     check_only(only, example)
-    surface = LatexSurface(example, digits, lang)
+    surface = LatexSurface(example, digits, lang, width)
     d = example.derivation
     words = surface.words
     out = [f"# {words['title']}: {escape_markdown(d.model)}"]

@@ -29,7 +29,7 @@ from ..names import latex_name, text_name
 from ..rules import rule_for, spell
 from ..tensors import Elementwise
 
-# A matrix this small is shown with its numbers (amsmath's pmatrix takes up to 10 columns); a
+# A matrix this small is shown with its numbers (amsmath's bmatrix takes up to 10 columns); a
 # larger one by its shape alone.
 SMALL_MATRIX = (10, 10)
 
@@ -466,6 +466,12 @@ def _one_group(text: str) -> bool:
     return opened and depth == 0
 
 
+def left_side(equation, symbolic: MathPrinter) -> str:
+    """The printed left side of an ``Equation``, before its relation."""
+    with symbolic.ordered(equation.keep_order):
+        return symbolic.doprint(equation.lhs)
+
+
 def equation_parts(
     equation, symbolic: MathPrinter, numeric: MathPrinter | None
 ) -> tuple[str, list[tuple[str, sympy.Expr | None, MathPrinter | None]]]:
@@ -479,8 +485,8 @@ def equation_parts(
         if not parts or parts[-1][0] != text:
             parts.append((text, expr, printer))
 
+    lhs = left_side(equation, symbolic)
     with symbolic.ordered(equation.keep_order):
-        lhs = symbolic.doprint(equation.lhs)
         for k, form in enumerate(equation.forms):
             with symbolic.ordered(equation.keep_order or (equation.as_written and k == 0)):
                 add(symbolic.doprint(form), form, symbolic)
@@ -722,9 +728,10 @@ class LatexPrinter(MathPrinter):
 
     def matrix(self, rows):
         body = r" \\ ".join(" & ".join(row) for row in rows)
+        # in brackets, as a vector is (and as NumPy prints both)
         if rows and len(rows[0]) > 6:  # a wide one in smaller type keeps to the page (and KaTeX)
-            return r"\left(\begin{smallmatrix} " + body + r" \end{smallmatrix}\right)"
-        return r"\begin{pmatrix} " + body + r" \end{pmatrix}"
+            return r"\left[\begin{smallmatrix} " + body + r" \end{smallmatrix}\right]"
+        return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
 
     def matrix_summary(self, shape):
         what = "matrix" if len(shape) == 2 else "array"
@@ -829,6 +836,8 @@ class LatexPrinter(MathPrinter):
                     glue = f" {self.minus} " if negative else " + "
                 out.append((glue, -term if negative else term))
             return out
+        if isinstance(expr, sympy.MatMul):
+            return []  # a matrix product groups its factors its own way: wrap_tex breaks its text
         if isinstance(expr, sympy.Mul):
             if _is_negative(expr):
                 inner = -expr
@@ -955,7 +964,9 @@ def _inline_wide_fractions(text: str, width: float) -> str:
             i = start + 6
             continue
         whole = text[start : bottom_end + 1]
-        if visual_width(whole) > width / 2:
+        parts = text[start + 6 : top_end] + text[top_end + 2 : bottom_end]
+        # written out only where that lets it break: ∂L/∂W stacked is narrower than inline
+        if visual_width(whole) > width / 2 and any(b in parts for b in _BREAKS[:4]):
             top = _inline_wide_fractions(text[start + 6 : top_end], width)
             bottom = _inline_wide_fractions(text[top_end + 2 : bottom_end], width)
             if not re.fullmatch(r"[\w\\{}^]+", top):  # 1 − y needs parentheses, y does not

@@ -60,7 +60,7 @@ def shows(only: str | None, key: str) -> bool:
 
 
 HESSIAN_ENTRIES = 6  # variables up to which each second derivative is written out
-HESSIAN_MATRIX = 10  # variables up to which the Hessian is shown as a matrix (pmatrix's limit)
+HESSIAN_MATRIX = 10  # variables up to which the Hessian is shown as a matrix (bmatrix's limit)
 # for simplifying all the closed forms of one example (a test on a loaded machine sets more)
 HVP_FORMULA_OPS = 40  # operations up to which a Hessian-vector product's formula is written out
 

@@ -23,7 +23,8 @@ def latex_equations(latex: str) -> list[tuple[str, str, list[str]]]:
             bodies.append(inner.group(1))
     equations = []
     for body in bodies:
-        rows = [row.strip() for row in re.split(r"\\\\\n", body.replace(r"\displaybreak[0]", ""))]
+        body = body.replace(r"\displaybreak[0]", "")
+        rows = [row.strip() for row in re.split(r"\\\\(?:\[\d+pt\])?\n", body)]  # \\[3pt]
         current = None
         for row in rows:
             if row.startswith("&") and current is not None:
