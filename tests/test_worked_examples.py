@@ -487,3 +487,14 @@ def test_width_is_checked():
         fmt = options.pop("fmt")
         with pytest.raises(symgrad.SymgradError, match=message):
             symgrad.render(d, fmt, **options)
+
+
+def test_slides_split_a_long_part_evenly():
+    """Note 003's nine updates, each a row of stacked fractions (two rows high), need two
+    frames: five and four, not four, four and one left over."""
+    d = symgrad.derive(load_example("seed003_two_layer_sigmoid.py"))
+    slides = symgrad.render(d, "latex", slides=True, lr=1.0, only="update")
+    frames = re.findall(r"\\begin\{frame\}\{(.*?)\}\n.*?\\end\{frame\}", slides, re.S)
+    bodies = re.findall(r"\\begin\{frame\}.*?\\end\{frame\}", slides, re.S)
+    assert [title.rsplit(" ", 1)[-1] for title in frames] == ["(1/2)", "(2/2)"]
+    assert [body.count(r"\leftarrow") for body in bodies] == [5, 4]

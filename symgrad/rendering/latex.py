@@ -354,7 +354,19 @@ def _frames_of(equations: list[list[str]], title: str) -> list[tuple[str, list[l
     the frames."""
     heights = [sum(_height(line) for line in lines) for lines in equations]
     frames = max(1, math.ceil(sum(heights) / SLIDE_ROWS))
-    fill = min(SLIDE_ROWS, math.ceil(sum(heights) / frames))  # frames filled evenly
+    # filled evenly: the least fill that still needs no more frames (the greedy cut at the
+    # average alone can leave one equation over for a frame of its own)
+    for fill in range(math.ceil(sum(heights) / frames), SLIDE_ROWS + 1):
+        chunks = _cut(equations, heights, fill)
+        if len(chunks) <= frames:
+            break
+    if len(chunks) == 1:
+        return [(title, chunks[0])]
+    return [(f"{title} ({k}/{len(chunks)})", chunk) for k, chunk in enumerate(chunks, 1)]
+
+
+def _cut(equations: list[list[str]], heights: list[int], fill: int) -> list[list[list[str]]]:
+    """The equations in order, a new chunk wherever the next would take one past ``fill``."""
     chunks: list[list[list[str]]] = [[]]
     used = 0
     for lines, rows in zip(equations, heights, strict=True):
@@ -363,9 +375,7 @@ def _frames_of(equations: list[list[str]], title: str) -> list[tuple[str, list[l
             used = 0
         chunks[-1].append(lines)
         used += rows
-    if len(chunks) == 1:
-        return [(title, chunks[0])]
-    return [(f"{title} ({k}/{len(chunks)})", chunk) for k, chunk in enumerate(chunks, 1)]
+    return chunks
 
 
 def _tabular(header: list[str], rows: list[list[str]]) -> str:
