@@ -212,9 +212,11 @@ class LatexSurface:
         for role, key in (("input", "inputs"), ("param", "params")):
             shown = self.variables(role)
             if shown:
-                # ${…}$: TeX does not break a braced formula at its = across lines
-                math = "${{{}}}$" if unbroken else "${}$"
-                facts.append(f"{words[key]}: " + ", ".join(math.format(v) for v in shown))
+                if unbroken:  # ${…}$: TeX does not break a braced formula at its = across lines
+                    listed = ", ".join(f"${{{v}}}$" for v in shown)
+                else:  # the comma inside: a browser may start a line with one after the math
+                    listed = " ".join(f"${v},$" for v in shown[:-1]) + f" ${shown[-1]}$"
+                facts.append(f"{words[key]}: " + listed.strip())
         reduction = "" if d.is_tensor else f" ({words[d.reduction]})"  # no batch to reduce
         facts.append(f"{words['loss_of']}: ${latex_name(d.loss.name)}${reduction}")
         if self.example.batched:
