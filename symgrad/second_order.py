@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ import sympy
 from . import tensors as T
 from .derivation import Derivation, derive
 from .errors import SymgradError
+from .hessian_matrix import HessianMatrix
 from .model import Model
 
 DIRECTIONAL = "Hv"  # the loss of the backward-pass model: ⟨v, ∇L⟩
@@ -115,7 +117,7 @@ def _positive(expr: sympy.Expr) -> sympy.Expr:
     return expr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CompiledSecondOrder:
     order: SecondOrder
     compiled: Any  # CompiledGradient of the backward-pass model
@@ -130,10 +132,17 @@ class CompiledSecondOrder:
         _, products = self.compiled(**values, **given)
         return products
 
-    def hessian(self, **values) -> np.ndarray:
-        """The Hessian matrix (scalar models), one column per H·eⱼ, in ``wrt`` order."""
+    def hessian(self, **values):
+        """The Hessian matrix in ``wrt`` order: of a scalar model one column per H·eⱼ; of a
+        tensor model over the flattened entries of every variable (``jax.hessian``'s layout),
+        in closed form (``HessianMatrix``). A Torch backend returns a tensor."""
         if self.order.first.is_tensor:
-            raise SymgradError("the full Hessian is for scalar models; use hvp for tensors")
+            matrix = self.matrix(**values)
+            if self.compiled.backend != "torch":
+                return matrix
+            import torch
+
+            return torch.as_tensor(matrix)
         wrt = self.order.wrt
         columns = []
         for name in wrt:
@@ -141,6 +150,18 @@ class CompiledSecondOrder:
             products = self.hvp(unit, **values)
             columns.append([float(np.asarray(_cpu(products[row]))) for row in wrt])
         return np.array(columns).T
+
+    def matrix(self, **values) -> np.ndarray:
+        """A tensor model's Hessian in closed form, computed with NumPy."""
+        values = {name: _cpu(value) for name, value in values.items()}
+        return self._closed_form(**values)
+
+    @cached_property
+    def _closed_form(self) -> HessianMatrix:
+        from .codegen import compile
+
+        numpy = self.compiled if self.compiled.backend == "numpy" else None
+        return HessianMatrix(self.order, numpy or compile(self.order.second, "numpy"))
 
 
 def _cpu(value):

@@ -2,6 +2,7 @@
 Hessian-vector products of tensor models against torch.func."""
 
 import ast
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +11,12 @@ import sympy
 import symgrad
 from symgrad import Model, SymgradError, hessian
 from symgrad import tensors as T
+from symgrad.loader import load_model
 
 from .conftest import load_example
+from .support.corpus import corpus_paths, reference_of
+
+CORPUS = Path(__file__).parent / "corpus"
 
 torch = pytest.importorskip("torch")
 
@@ -129,10 +134,85 @@ def test_second_order_of_the_spectral_norm_is_refused():
         symgrad.hessian(m)
 
 
-def test_full_hessian_is_for_scalar_models():
+def test_a_hessian_too_large_to_form_is_refused_by_its_size():
     d = symgrad.derive(load_example("seed004_relu_mlp.py"))
-    with pytest.raises(SymgradError, match="use hvp for tensors"):
+    with pytest.raises(SymgradError, match=r"100,200 × 100,200 \(74.8 GiB\); hvp\(\) gives"):
         hessian(d).compile().hessian(**d.example)
+
+
+def _torch_hessian(d, functions, point):
+    """torch.autograd.functional.hessian of the corpus file's own PyTorch version of the model
+    (``reference()``), over the flattened entries of ``wrt``: the oracle, sharing nothing with
+    symgrad's second derivative."""
+    import inspect
+
+    sizes = [int(np.prod(np.shape(point[name]))) for name in d.wrt]
+
+    def loss(flat):
+        tensors = {name: torch.tensor(np.asarray(v, dtype=np.float64)) for name, v in point.items()}
+        for name, piece in zip(d.wrt, torch.split(flat, sizes), strict=True):
+            tensors[name] = piece.reshape(np.shape(point[name]))
+        for node in d.nodes:
+            function = functions[node.name]
+            tensors[node.name] = function(
+                *[tensors[a] for a in inspect.signature(function).parameters]
+            )
+        return tensors[d.loss.name]
+
+    flat = torch.cat(
+        [torch.tensor(np.asarray(point[n], dtype=np.float64)).reshape(-1) for n in d.wrt]
+    )
+    return torch.autograd.functional.hessian(loss, flat).numpy()
+
+
+EVERYDAY_CORPUS = ("logreg_l2", "attention", "lstm", "layernorm", "conv1d_slicing")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, marks=() if p.stem in EVERYDAY_CORPUS else pytest.mark.slow, id=p.stem)
+        for p in corpus_paths()
+        if p.stem != "transformer_block"  # 33,216 parameters: its Hessian is 8 GiB
+    ],
+)
+def test_the_closed_form_hessian_of_every_corpus_model_equals_torch(path):
+    """The full Hessian of a tensor model, read off H·v in closed form, over the flattened
+    variables in wrt order (jax.hessian's layout), is torch's."""
+    d = symgrad.derive(load_model(str(path)))
+    point = {name: np.asarray(value, dtype=np.float64) for name, value in d.example.items()}
+    got = hessian(d).compile().hessian(**point)
+    want = _torch_hessian(d, reference_of(path), point)
+    assert got.shape == want.shape == (sum(np.size(point[n]) for n in d.wrt),) * 2
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
+
+
+def test_the_logistic_regression_hessian_is_its_textbook_closed_form():
+    """L = mean BCE(σ(Xw + b), y) + λ/2‖w‖²: H = X̃ᵀ diag(p(1 − p)) X̃/N + diag(λ, …, λ, 0),
+    with X̃ = [X 1], computed here from the formula alone."""
+    d = symgrad.derive(load_model(str(CORPUS / "logreg_l2.py")))
+    point = {name: np.asarray(value, dtype=np.float64) for name, value in d.example.items()}
+    X, w, b = point["X"], point["w"], point["b"]
+    with_bias = np.hstack([X, np.ones((len(X), 1))])
+    p = 1 / (1 + np.exp(-(X @ w + b)))
+    textbook = with_bias.T @ (p * (1 - p) * with_bias) / len(X) + np.diag([0.1] * 3 + [0.0])
+    for backend in ("numpy", "torch"):
+        got = hessian(d).compile(backend).hessian(**point)
+        got = got.numpy() if backend == "torch" else got
+        np.testing.assert_allclose(got, textbook, rtol=1e-13, atol=1e-15)
+
+
+def test_an_operation_without_a_linear_map_rule_is_named():
+    m = Model("conv")
+    x = m.input("x", (2, 3, 9))
+    w = m.param("w", (4, 3, 3))
+    m.loss("L", T.sum(symgrad.tanh(symgrad.conv1d(x, w))))
+    rng = np.random.default_rng(0)
+    m.example(x=rng.normal(size=(2, 3, 9)), w=rng.normal(size=(4, 3, 3)))
+    d = symgrad.derive(m)
+    with pytest.raises(SymgradError, match=r"no rule yet for Conv.*hvp\(\) gives"):
+        hessian(d).compile().hessian(**d.example)
+    assert hessian(d).compile().hvp({"w": np.ones((4, 3, 3))}, **d.example)["w"].shape == (4, 3, 3)
 
 
 def test_hessian_section_prints_the_numbers_autograd_gives():
