@@ -173,7 +173,6 @@ EVERYDAY_CORPUS = ("logreg_l2", "attention", "lstm", "layernorm", "conv1d_slicin
     [
         pytest.param(p, marks=() if p.stem in EVERYDAY_CORPUS else pytest.mark.slow, id=p.stem)
         for p in corpus_paths()
-        if p.stem != "transformer_block"  # 33,216 parameters: its Hessian is 8 GiB
     ],
 )
 def test_the_closed_form_hessian_of_every_corpus_model_equals_torch(path):

@@ -1,4 +1,5 @@
-"""One pre-norm transformer block (Vaswani et al. 2017; the pre-norm order of GPT-2) on 32
+"""A model file for the derive benchmark (``time symgrad derive benchmarks/transformer_block.py
+--json``). One pre-norm transformer block (Vaswani et al. 2017; the pre-norm order of GPT-2) on 32
 tokens of 64 features: LayerNorm, single-head scaled dot-product attention, a residual
 connection, LayerNorm, a GELU MLP of width 128, a second residual, and a squared error."""
 
