@@ -9,10 +9,12 @@ the rules of linear maps, once, when the Hessian is compiled:
 
 so that L2-regularised logistic regression's H·v = Xᵀ(p(1 − p) ⊙ X v_w)/N + λ v_w gives
 H = Xᵀ diag(p(1 − p)) X/N + λI. Evaluating the result is matrix algebra on the point's values:
-no column is computed by a Hessian-vector product of its own. Each Jacobian is carried as an
-array with one leading axis per entry of the flattened variables (``jax.hessian``'s layout),
-and a quantity that does not depend on v is computed by code that symgrad's code generator
-prints, as the gradient's own is.
+no column is computed by a Hessian-vector product of its own. The Jacobian with respect to one
+variable's direction is an array with a leading axis over that variable's entries (a pass per
+variable; the blocks are laid out as ``jax.hessian`` lays out the flattened variables); a chain
+of sums and entry-by-entry products only gathers the diagonal coefficients (the p(1 − p) above),
+so it costs one product with the Jacobian. A quantity that does not depend on v is computed by
+code that symgrad's code generator prints, as the gradient's own is.
 
 A model whose H·v holds an operation without a linear-map rule here (a convolution, say) is
 refused by name; ``hvp`` still gives its Hessian-vector products.
@@ -37,6 +39,7 @@ from .errors import SymgradError
 # Jacobian on the way has a leading axis of this length.
 MAX_ENTRIES = 8192
 Plan = Callable[[list, dict], Any]  # (the point's constants, a cache) → a Jacobian
+Form = dict  # key → (coefficient, the Jacobian's plan, its shape): Σ diag(coefficient) J
 
 
 class HessianMatrix:
@@ -65,12 +68,13 @@ class HessianMatrix:
         self._buffers = threading.local()  # each thread's arrays for the steps to write into
         self._keys = 0  # of the steps' results within a call, and of their arrays
         self._constant_index: dict = {}
+        self._seeds: set = set()  # the plans of ∂v_b/∂v_b, the identity
         self.constants: list[sympy.Expr] = []
         # One pass per variable b: the Jacobians of every H·v part with respect to v_b alone
         # (a pass over all directions at once would carry v_w's zeros through v_b's steps).
         self.blocks: dict[tuple[str, str], Plan | None] = {}
         for live in order.wrt:
-            self.live, self._depends, self._memo = live, {}, {}
+            self.live, self._depends, self._memo, self._forms = live, {}, {}, {}
             for name in order.wrt:
                 self.blocks[name, live] = self._plan(order.hvp(name), name)
         self._constants = _constant_function(self.constants)
@@ -110,47 +114,86 @@ class HessianMatrix:
         return lambda values, cache: values[index]
 
     def _plan(self, expr, where: str) -> Plan | None:
-        """How to compute ∂expr/∂θ (leading axis: θ's flattened entries), or None if expr does
-        not depend on the directions. A subexpression met twice (the fused backward pass
-        repeats X v) is computed once per point."""
-        if not self.depends(expr):
+        """How to compute ∂expr/∂v_b (leading axis: b's flattened entries), or None if expr
+        does not depend on v_b. A subexpression met twice (the fused backward pass repeats
+        X v) is computed once per point."""
+        form = self._form(expr, where)
+        if form is None:
             return None
         if expr not in self._memo:
-            rule = self._rule(expr, where)  # first: it plans the subexpressions
-            self._memo[expr] = _cached(self._new_key(), rule)
+            self._memo[expr] = self._materialize(form, shape_of(expr))
         return self._memo[expr]
 
-    def _rule(self, expr, where: str) -> Plan:
+    def _form(self, expr, where: str) -> Form | None:
+        """∂expr/∂v_b as Σₖ diag(cₖ) Jₖ: entry-by-entry scalings of a few computed Jacobians.
+        Sums, entry-by-entry products and broadcasts only change the coefficients cₖ (arrays
+        the size of the expression, not of the Jacobian), so a chain of them costs one product
+        with the Jacobian when a matrix product or a reduction needs it computed."""
+        if not self.depends(expr):
+            return None
+        if expr in self._forms:
+            return self._forms[expr]
         name = getattr(expr, "name", None)
         if name in self.directions:
-            return self._seed(self.directions[name])
-        if name in self.adjoints:
-            return self._plan(self.adjoints[name].expr, name)
-        shape = shape_of(expr)
-        if isinstance(expr, sympy.MatMul | arrays.MatMul):
-            return self._product(expr, where)
-        if isinstance(expr, sympy.Add | sympy.MatAdd):
-            parts = [self._plan(term, where) for term in expr.args]
-            parts = [part for part in parts if part is not None]
-            key = self._new_buffer()
-            return lambda values, cache: _sum_into(
-                _out(cache, key, shape), [_lift(part(values, cache), shape) for part in parts]
-            )
-        if isinstance(expr, sympy.Mul):
+            form = self._base(self._seed(self.directions[name]), shape_of(expr), seed=True)
+        elif name in self.adjoints:
+            form = self._form(self.adjoints[name].expr, name)
+        elif isinstance(expr, sympy.Add | sympy.MatAdd):
+            form = {}
+            for term in expr.args:
+                _merge(form, self._form(term, where) or {})
+        elif isinstance(expr, sympy.Mul) and not isinstance(expr, sympy.MatMul):
             dependent = [f for f in expr.args if self.depends(f)]
             if len(dependent) != 1:
                 raise _not_linear(expr, where)
             (factor,) = dependent
-            inner = self._plan(factor, where)
-            coefficient = self._constant(sympy.Mul(*[f for f in expr.args if f is not factor]))
-            key = self._new_buffer()
-            return lambda values, cache: np.multiply(
-                _lift(inner(values, cache), shape),
-                coefficient(values, cache),
-                out=_out(cache, key, shape),
-            )
-        if isinstance(expr, arrays.Elementwise):
-            return self._elementwise(expr, where)
+            coefficient = sympy.Mul(*[f for f in expr.args if f is not factor])
+            form = _scaled(self._form(factor, where), coefficient)
+        elif isinstance(expr, arrays.Elementwise):
+            form = self._elementwise(expr, where)
+        elif isinstance(expr, arrays.Broadcast):  # lifted to the shape where it is computed
+            form = self._form(expr.value, where)
+        else:
+            form = self._base(self._structural(expr, where), shape_of(expr))
+        self._forms[expr] = form
+        return form
+
+    def _base(self, plan: Plan, shape, *, seed: bool = False) -> Form:
+        """A computed Jacobian as a form: itself, scaled by 1."""
+        cached = _cached(self._new_key(), plan)
+        if seed:
+            self._seeds.add(cached)
+        return {self._new_key(): (sympy.S.One, cached, shape)}
+
+    def _materialize(self, form: Form, shape) -> Plan:
+        """Σₖ cₖ ⊙ Jₖ into an array of its own (nothing to do for one unscaled term)."""
+        terms = list(form.values())
+        if len(terms) == 1 and terms[0][0] == 1 and tuple(terms[0][2]) == tuple(shape):
+            return terms[0][1]
+        scaled = [(None if c == 1 else self._constant(c), plan) for c, plan, _ in terms]
+        key, spare = self._new_buffer(), self._new_buffer()
+
+        def combined(values, cache):
+            out = _out(cache, key, shape)
+            for k, (coefficient, plan) in enumerate(scaled):
+                term = out if k == 0 else _out(cache, spare, shape)
+                jacobian = _lift(plan(values, cache), shape)
+                if coefficient is None:
+                    np.copyto(term, jacobian)
+                else:
+                    np.multiply(jacobian, coefficient(values, cache), out=term)
+                if k > 0:
+                    np.add(out, term, out=out)
+            return out
+
+        return _cached(self._new_key(), combined)
+
+    def _structural(self, expr, where: str) -> Plan:
+        """The Jacobian of an operation that moves entries around: a matrix product, a
+        transpose, a reduction, a reshape, a slice."""
+        shape = shape_of(expr)
+        if isinstance(expr, sympy.MatMul | arrays.MatMul):
+            return self._product(expr, where)
         if isinstance(expr, sympy.Transpose):
             inner = self._plan(expr.arg, where)
             return lambda values, cache: inner(values, cache).swapaxes(-1, -2)
@@ -250,6 +293,11 @@ class HessianMatrix:
         (k,) = dependent
         inner = self._plan(factors[k], where)
         rank = len(shape_of(factors[k]))
+        column = rank == 2 and shape_of(factors[k])[1] == 1
+        if inner in self._seeds and 0 < k == len(factors) - 1 and column:
+            # ∂(A v)/∂v = A, without a product with the identity
+            a = self._constant(sympy.Mul(*scalars) * _product_of(factors[:k]))
+            return lambda values, cache: a(values, cache).T[:, :, None]
         left = self._constant(_product_of(factors[:k])) if k > 0 else None
         right = self._constant(_product_of(factors[k + 1 :])) if k < len(factors) - 1 else None
         scale = self._constant(sympy.Mul(*scalars)) if scalars else None
@@ -275,13 +323,12 @@ class HessianMatrix:
 
         return product
 
-    def _elementwise(self, expr: arrays.Elementwise, where: str) -> Plan:
-        """Σᵢ diag(∂f/∂operandᵢ) ∂operandᵢ/∂θ over the operands that depend on v."""
+    def _elementwise(self, expr: arrays.Elementwise, where: str) -> Form:
+        """Σᵢ diag(∂f/∂operandᵢ) ∂operandᵢ/∂v over the operands that depend on v."""
         template, operands = expr.template, expr.operands
         variables = template.variables
         dependent = [i for i, operand in enumerate(operands) if self.depends(operand)]
-        shape = shape_of(expr)
-        parts = []
+        form: Form = {}
         for i in dependent:
             derivative = sympy.diff(template.expr, variables[i])
             used = [j for j, v in enumerate(variables) if derivative.has(v)]
@@ -294,19 +341,8 @@ class HessianMatrix:
                 )
             else:
                 slope = derivative
-            parts.append((self._plan(operands[i], where), self._constant(slope)))
-        key, spare = self._new_buffer(), self._new_buffer()
-
-        def elementwise(values, cache):
-            out = _out(cache, key, shape)
-            for k, (inner, slope) in enumerate(parts):
-                term = out if k == 0 else _out(cache, spare, shape)
-                np.multiply(_lift(inner(values, cache), shape), slope(values, cache), out=term)
-                if k > 0:
-                    np.add(out, term, out=out)
-            return out
-
-        return elementwise
+            _merge(form, _scaled(self._form(operands[i], where), slope))
+        return form
 
     # --- evaluation ------------------------------------------------------------------------
 
@@ -397,11 +433,36 @@ def _lift(jacobian, shape: tuple[int, ...]):
     return np.broadcast_to(padded, target)
 
 
-def _sum_into(out, parts: list):
-    np.copyto(out, parts[0])
-    for part in parts[1:]:
-        np.add(out, part, out=out)
-    return out
+def _times(a, b):
+    """a ⊙ b of two coefficients (numbers or arrays that broadcast)."""
+    if a == 1:
+        return b
+    if b == 1:
+        return a
+    if not shape_of(a) and not shape_of(b):
+        return a * b
+    x, y = sympy.symbols("_c0 _c1")
+    return arrays.Elementwise(sympy.Lambda((x, y), x * y), a, b)
+
+
+def _plus(a, b):
+    if not shape_of(a) and not shape_of(b):
+        return a + b
+    x, y = sympy.symbols("_c0 _c1")
+    return arrays.Elementwise(sympy.Lambda((x, y), x + y), a, b)
+
+
+def _scaled(form: Form | None, coefficient) -> Form:
+    return {k: (_times(c, coefficient), plan, s) for k, (c, plan, s) in (form or {}).items()}
+
+
+def _merge(form: Form, other: Form) -> None:
+    """form += other: the coefficients of a Jacobian in both add up."""
+    for key, (coefficient, plan, shape) in other.items():
+        if key in form:
+            form[key] = (_plus(form[key][0], coefficient), plan, shape)
+        else:
+            form[key] = (coefficient, plan, shape)
 
 
 def _out(cache: dict, buffer: tuple[int, int], shape: tuple[int, ...]):

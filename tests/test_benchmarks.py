@@ -131,3 +131,19 @@ def test_verify_scaling_benchmark_smoke(tmp_path):
     table = verify_scaling.main(["--sizes", "3", "--output", str(tmp_path / "scaling.md")])
     assert "| 3 | symgrad verify (derive included, 3 points) |" in table
     assert "| 3 | gradcheck slow (1 point) |" in table
+
+
+@pytest.mark.slow
+def test_hessian_benchmark_smoke(tmp_path):
+    """Every contender's Hessian of a small logistic regression equals the textbook formula
+    (the benchmark asserts it before timing)."""
+    from benchmarks import hessian
+
+    output = tmp_path / "hessian.md"
+    table = hessian.main(
+        ["--samples", "40", "--features", "6", "--repeat", "2", "--output", str(output)]
+    )
+    assert output.read_text() == table
+    assert (
+        "| symgrad closed form (NumPy) |" in table and "| symgrad H·v column by column |" in table
+    )
