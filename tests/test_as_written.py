@@ -124,3 +124,30 @@ def test_the_written_form_is_always_the_same_expression_as_sympys(source, tmp_pa
     want = float(node.expr.subs(values))
     assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12), (source, node.written)
     assert np.isfinite(got)
+
+
+def test_a_smooth_function_of_a_symbol_is_kept_as_written_and_differentiates_as_torch(tmp_path):
+    """tanh(−z) stays tanh(−z) (SymPy would print −tanh(z), and spend a millisecond a call
+    deciding so); exp(log(z)) stays itself; a number still evaluates."""
+    torch = __import__("pytest").importorskip("torch")
+    m = _model_file(
+        tmp_path,
+        """\
+        z = m.node("z", w1 * x1 + w2 * x2 + b)
+        h = m.node("h", symgrad.tanh(-z) + symgrad.exp(symgrad.log(z * z + 1)))
+        m.loss("L", (h - y) ** 2 + symgrad.tanh(0) + symgrad.exp(0))
+        """,
+    )
+    d = symgrad.derive(m)
+    text = symgrad.render(d, "text")
+    assert "  h = e^(log(z² + 1)) + tanh(−z)\n" in text  # not z² + 1 − tanh(z)
+    point = {k: torch.tensor(float(v), dtype=torch.float64, requires_grad=True)
+             for k, v in d.example.items()}  # fmt: skip
+    zt = point["w1"] * point["x1"] + point["w2"] * point["x2"] + point["b"]
+    ht = torch.tanh(-zt) + torch.exp(torch.log(zt * zt + 1))
+    loss = (ht - point["y"]) ** 2 + 1.0
+    loss.backward()
+    value, gradient = symgrad.compile(d)(**d.example)
+    assert math.isclose(float(value), float(loss.detach()), rel_tol=1e-14)
+    for name in ("w1", "w2", "b"):
+        assert math.isclose(gradient[name], float(point[name].grad), rel_tol=1e-12)

@@ -147,3 +147,15 @@ def test_hessian_benchmark_smoke(tmp_path):
     assert (
         "| symgrad closed form (NumPy) |" in table and "| symgrad H·v column by column |" in table
     )
+
+
+@pytest.mark.slow
+def test_derive_command_benchmark_smoke(tmp_path):
+    from benchmarks import derive_command
+
+    output = tmp_path / "derive_command.md"
+    table = derive_command.main(
+        ["--nodes", "5,10", "--repeat", "1", "--no-transformer", "--output", str(output)]
+    )
+    assert output.read_text() == table
+    assert "| tanh chain, 10 nodes | `derive --json` |" in table and "(1 is linear)" in table

@@ -263,3 +263,16 @@ def test_hessian_section_of_a_tensor_model_prints_hessian_vector_products():
         shown = np.array(ast.literal_eval(printed), dtype=np.float64)
         np.testing.assert_allclose(shown.ravel(), product.numpy().ravel(), atol=5.1e-5)
     assert "Hessian-vector products" in text
+
+
+def test_a_small_tensor_models_worked_hessian_shows_the_matrix_torch_computes():
+    """logreg_l2 has 4 entries (w 3×1, b): its --hessian section ends with the 4×4 matrix,
+    whose printed numbers are torch's Hessian rounded."""
+    path = CORPUS / "logreg_l2.py"
+    d = symgrad.derive(load_model(str(path)))
+    point = {name: np.asarray(value, dtype=np.float64) for name, value in d.example.items()}
+    want = _torch_hessian(d, reference_of(path), point)
+    text = symgrad.render(d, "text", hessian=True, only="hessian")
+    line = next(row for row in text.splitlines() if row.strip().startswith("∇²L = "))
+    rows = "[" + ", ".join("[" + ", ".join(f"{v:.4f}" for v in row) + "]" for row in want) + "]"
+    assert line.strip() == "∇²L = " + rows.replace("-", "−")

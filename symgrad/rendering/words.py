@@ -37,7 +37,8 @@ WORDS: dict[str, dict[str, str]] = {
         "variables)",
         "hvp": "Second order: Hessian-vector products (the Hessian of a matrix model has a row "
         "and a column per entry, so symgrad gives its product with a direction v: the backward "
-        "pass derived again, with Hv as the loss; the gradient of Hv is the Hessian times v)",
+        "pass derived again, with Hv as the loss; the gradient of Hv is the Hessian times v; "
+        "a model of at most 10 entries ends with the matrix, over the entries in order)",
     },
     "ko": {
         "title": "풀이",
@@ -66,7 +67,7 @@ WORDS: dict[str, dict[str, str]] = {
         "hessian": "이계 도함수 (헤세 행렬, 행과 열은 변수 순서)",
         "hvp": "이계 도함수: 헤세 행렬-벡터 곱 (행렬 모델의 헤세 행렬은 성분마다 행과 열이 "
         "있으므로, 방향 v와의 곱을 구한다: 역전파를 Hv를 손실로 하여 다시 미분하면, Hv의 기울기가 "
-        "헤세 행렬과 v의 곱이다)",
+        "헤세 행렬과 v의 곱이다; 성분이 10개 이하인 모델은 끝에 그 행렬을 성분 순서대로 보인다)",
     },
 }
 

@@ -21,7 +21,7 @@ from sympy.core.parameters import evaluate
 
 from .. import progress
 from ..budget import CLOSED_FORM_SECONDS, within
-from ..codegen import compile, term_name
+from ..codegen import term_name, trace_function
 from ..derivation import Adjoint, ChainTerm, Derivation, Partial, SecondPartial
 from ..domains import check_labels
 from ..errors import SymgradError
@@ -183,9 +183,8 @@ def worked_example(
         point = point_for(derivation, at)
         progress.report("working the example", 0, 3)
         with np.errstate(all="ignore"):  # an undefined point is said below, in one line
-            trace = compile(derivation, "numpy").trace(**point)
-        values = {**point, **trace.values}  # every chain term of a sum included
-        loss, gradients = trace.loss, trace.gradients
+            loss, gradients, named = trace_function(derivation)(**point)
+        values = {**point, **named}  # every chain term of a sum included
         _check_defined(derivation, point, values)
         _check_differentiable(derivation, gradients)
     numeric = values is not None and not any(getattr(v, "ndim", 0) for v in values.values())
@@ -350,6 +349,8 @@ def written_out(adjoint: Adjoint) -> sympy.Expr:
 
 def expand_definitions(expr: sympy.Expr) -> sympy.Expr:
     """Write symgrad's primitives out by their definitions, as typed: σ(z) → 1/(1 + e^(−z))."""
+    if not any(isinstance(e, Primitive) and e.rule.expand for e in sympy.preorder_traversal(expr)):
+        return expr  # nothing to write out: evaluate(False) empties SymPy's caches
     with evaluate(False):
         return expr.replace(
             lambda e: isinstance(e, Primitive) and e.rule.expand,
@@ -477,6 +478,10 @@ def _hessian_vector_products(order, point) -> Section:
             value = None
         shape = shape_of(adjoint.symbol) or None
         equations.append(Equation(adjoint.symbol, forms, value=value, shape=shape))
+    entries = sum(int(np.prod(first.variable(name).shape or ())) for name in first.wrt)
+    if point is not None and entries <= HESSIAN_MATRIX:  # small enough to read: the matrix,
+        matrix = order.compile().hessian(**point)  # over the flattened entries, in closed form
+        equations.append(Equation(SecondPartial(first.loss.name), (), (), matrix))
     return Section("hvp", tuple(equations), omitted=tuple(omitted))
 
 
