@@ -77,17 +77,6 @@ def _declarations(filename: str, _lines: int) -> dict[int, list[ast.Call]]:
     return by_line
 
 
-_CODE: dict[tuple, types.CodeType] = {}  # by where the argument stands in its file
-
-
-def _compiled(source: ast.expr, filename: str) -> types.CodeType:
-    where = (filename, source.lineno, source.col_offset, source.end_lineno, source.end_col_offset)
-    code = _CODE.get(where)
-    if code is None:
-        code = _CODE[where] = compile(ast.Expression(source), filename, "eval")
-    return code
-
-
 def _unevaluated(node: ast.expr, frame: types.FrameType):
     """The argument's value built with SymPy's evaluation off operator by operator (a − b is
     a + (−1)·b, a / b is a·b⁻¹, as Python under ``sympy.evaluate(False)`` would build them).
@@ -114,20 +103,9 @@ def _unevaluated(node: ast.expr, frame: types.FrameType):
         if isinstance(node.op, ast.Div):
             return sympy.Mul(a, sympy.Pow(b, -1, evaluate=False), evaluate=False)
         return sympy.Pow(a, b, evaluate=False)
-    if isinstance(node, ast.Call):
-        # Called on the evaluated arguments, the function finds its value in SymPy's cache
-        # (the model file's own call just made it); the author's arguments then replace
-        # those of a plain application. Called on unevaluated ones, tanh alone took 2 ms.
+    if isinstance(node, ast.Call):  # SymPy's smooth functions build as written, and cheaply
         function = _unevaluated(node.func, frame)
-        filename = frame.f_code.co_filename
-        evaluated = [
-            eval(_compiled(arg, filename), frame.f_globals, frame.f_locals) for arg in node.args
-        ]
-        value = function(*evaluated)
-        if isinstance(value, sympy.Function) and value.args == tuple(map(sympy.sympify, evaluated)):
-            written = [sympy.sympify(_unevaluated(arg, frame)) for arg in node.args]
-            return value.func(*written, evaluate=False)
-        return value
+        return function(*[_unevaluated(arg, frame) for arg in node.args])
     raise TypeError(type(node).__name__)  # _plain_arithmetic admits nothing else
 
 

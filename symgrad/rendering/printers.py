@@ -10,6 +10,7 @@ substitution step of a worked example.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -505,15 +506,20 @@ def equation_parts(
 
 def _natural_order(expr: sympy.Add) -> list:
     """SymPy's order of the terms, as if every number in a name had six digits."""
+    return list(_natural_order_of(expr))
+
+
+@functools.lru_cache(maxsize=4096)  # a worked example prints each sum two or three times
+def _natural_order_of(expr: sympy.Add) -> tuple:
     padded = {
         s: sympy.Symbol(re.sub(r"\d+", lambda m: m.group().zfill(6), s.name), **s.assumptions0)
         for s in expr.free_symbols
         if isinstance(s, sympy.Symbol) and any(ch.isdigit() for ch in s.name)
     }
     if not padded:
-        return list(expr.as_ordered_terms())
+        return tuple(expr.as_ordered_terms())
     back = {v: k for k, v in padded.items()}
-    return [term.xreplace(back) for term in expr.xreplace(padded).as_ordered_terms()]
+    return tuple(term.xreplace(back) for term in expr.xreplace(padded).as_ordered_terms())
 
 
 def is_small(array) -> bool:
