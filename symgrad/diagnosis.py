@@ -10,9 +10,7 @@ hypothesis is reported only when it reproduces every claimed gradient there.
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
-import importlib
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +22,6 @@ from sympy.core.function import Application
 
 from .arrays import show_shape
 from .codegen import compile
-from .codegen.printers import PRINTERS
 from .derivation import Adjoint, ChainTerm, Derivation
 from .rules import rule_for
 from .tensors import Elementwise
@@ -282,20 +279,14 @@ class Kink:
 def kink_evaluator(derivation: Derivation) -> Callable[[Mapping], list[tuple[str, np.ndarray]]]:
     """A function of a point's node and variable values giving, for every kink of the model,
     the values of its argument (zero exactly at the kink)."""
-    printer = PRINTERS["numpy"]()
-    texts = [(node, printer.doprint(expr)) for node, expr in derivation.kinks]
-    namespace: dict = {"np": np}
-    for module in printer.modules:  # scipy.special, where a record's NumPy spelling needs it
-        namespace[module.split(".")[0]] = importlib.import_module(module.split(".")[0])
-        importlib.import_module(module)
-    for source in printer.helpers.values():
-        exec(source, namespace)
-    compiled = [(node, builtins.compile(text, "<symgrad kink>", "eval")) for node, text in texts]
+    from .codegen import evaluator
+
+    nodes = [node for node, _ in derivation.kinks]
+    compute = evaluator([expr for _, expr in derivation.kinks], f"{derivation.model}.kinks")
 
     def evaluate(values: Mapping) -> list[tuple[str, np.ndarray]]:
-        scope = {**namespace, **{k: np.asarray(v) for k, v in values.items()}}
-        with np.errstate(all="ignore"):
-            return [(node, np.asarray(eval(code, scope), np.float64)) for node, code in compiled]
+        arguments = compute({k: np.asarray(v) for k, v in values.items()})
+        return [(node, np.asarray(a, np.float64)) for node, a in zip(nodes, arguments, strict=True)]
 
     return evaluate
 

@@ -32,7 +32,8 @@ import sympy
 
 from . import arrays
 from .arrays import shape_of
-from .codegen.printers import PRINTERS
+from .codegen import compile as compile_code
+from .codegen import evaluator
 from .errors import SymgradError
 
 # Variables' entries up to which the Hessian is formed: 8,192² float64 is 512 MiB, and every
@@ -77,12 +78,10 @@ class HessianMatrix:
             self.live, self._depends, self._memo, self._forms = live, {}, {}, {}
             for name in order.wrt:
                 self.blocks[name, live] = self._plan(order.hvp(name), name)
-        self._constants = _constant_function(self.constants)
+        self._constants = evaluator(self.constants, f"{first.model}.hessian")
         self._needed = {s.name for expr in self.constants for s in _names_in(expr)}
         self._first_suffices: bool | None = None  # known after the first call
-        from .codegen import compile  # codegen sits downstream of this module's callers
-
-        self.first = compile(first, "numpy")
+        self.first = compile_code(first, "numpy")
 
     # --- what depends on the directions ----------------------------------------------------
 
@@ -503,32 +502,3 @@ def _not_linear(expr, where: str) -> SymgradError:
         f"the Hessian-vector product through {where} is not linear in the direction at "
         f"{_kind(expr)}; this is a bug in symgrad's second derivative, please report it"
     )
-
-
-def _constant_function(constants: list) -> Callable[[dict], list]:
-    """One generated function computing every quantity that does not depend on v, from the
-    values of the point and the backward-pass trace, printed by the NumPy code printer."""
-    from .codegen import _load
-
-    printer = PRINTERS["numpy"]()
-    texts = []
-    for expr in constants:
-        if isinstance(expr, sympy.Number):
-            texts.append(repr(float(expr)))
-        else:
-            texts.append(printer.doprint(expr))
-    names = sorted({s.name for expr in constants for s in _names_in(expr)})
-    imports = ["import numpy as np", *[f"import {m}" for m in sorted(printer.modules)]]
-    helpers = [printer.helpers[name] for name in sorted(printer.helpers)]
-    unpack = [f"    {name} = env[{name!r}]" for name in names]
-    body = ",\n        ".join(texts)
-    source = "\n\n".join(
-        [
-            "\n".join(["import math", *imports]),
-            *helpers,
-            "def constants(env):\n"
-            + "\n".join(unpack)
-            + f"\n    return [\n        {body}\n    ]\n",
-        ]
-    )
-    return _load(source, "hessian.constants")["constants"]

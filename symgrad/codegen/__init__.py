@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import sympy
+
 from ..derivation import Derivation
 from ..errors import SymgradError
 from .emit import BACKENDS, emit_module, term_name
+from .printers import PRINTERS
 
 __all__ = ["BACKENDS", "CompiledGradient", "Trace", "compile", "emit_module", "term_name"]
 
@@ -189,6 +192,36 @@ def compile(
     )
     derivation.compiled[key] = compiled
     return compiled
+
+
+def evaluator(exprs: list, label: str) -> Callable[[Mapping[str, Any]], list]:
+    """One generated NumPy function computing ``exprs`` from named values (``env``: the
+    variables and a trace's named quantities), printed as the gradient's own code is. The
+    verifier's kink finder and the closed-form Hessian evaluate their formulas with it, as the
+    worked example reads the trace: one printer and one set of helpers for all of them."""
+    printer = PRINTERS["numpy"]()
+    texts = [repr(float(e)) if isinstance(e, sympy.Number) else printer.doprint(e) for e in exprs]
+    names = sorted(
+        {s.name for e in exprs for s in getattr(e, "free_symbols", ()) if hasattr(s, "name")}
+    )
+    imports = [
+        "import math",
+        "import numpy as np",
+        *[f"import {m}" for m in sorted(printer.modules)],
+    ]
+    helpers = [printer.helpers[name] for name in sorted(printer.helpers)]
+    body = "\n".join(
+        [
+            '@np.errstate(all="ignore")',
+            "def evaluate(env):",
+            *[f"    {name} = env[{name!r}]" for name in names],
+            "    return [",
+            *[f"        {text}," for text in texts],
+            "    ]",
+        ]
+    )
+    source = "\n\n".join(["\n".join(imports), *helpers, body]) + "\n"
+    return _load(source, label)["evaluate"]
 
 
 def _load(source: str, label: str) -> dict[str, Any]:
