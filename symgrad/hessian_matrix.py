@@ -152,6 +152,19 @@ class HessianMatrix:
             form = self._elementwise(expr, where)
         elif isinstance(expr, arrays.Broadcast):  # lifted to the shape where it is computed
             form = self._form(expr.value, where)
+        elif isinstance(expr, sympy.MatMul) and not any(
+            self.depends(f) for f in expr.args if shape_of(f)
+        ):  # a scalar that depends on v times a matrix that does not (det W · W⁻ᵀ): the
+            # scalar's Jacobian scaled by the matrix, entry by entry
+            scalars = [f for f in expr.args if not shape_of(f)]
+            dependent = [f for f in scalars if self.depends(f)]
+            if len(dependent) != 1:
+                raise _not_linear(expr, where)
+            (factor,) = dependent
+            rest = [f for f in expr.args if f is not factor]
+            matrices = [f for f in rest if shape_of(f)]
+            coefficient = sympy.Mul(*[f for f in rest if not shape_of(f)]) * _product_of(matrices)
+            form = _scaled(self._form(factor, where), coefficient)
         else:
             form = self._base(self._structural(expr, where), shape_of(expr))
         self._forms[expr] = form
@@ -290,10 +303,17 @@ class HessianMatrix:
         if len(dependent) != 1 or any(self.depends(s) for s in scalars):
             raise _not_linear(expr, where)
         (k,) = dependent
+        if any(len(shape_of(f)) > 2 for f in factors):  # batched: the rules below are 2-D
+            raise SymgradError(
+                "the closed-form Hessian has no rule yet for a batched matrix product (in the "
+                f"second derivative through {where}); hvp() gives Hessian-vector products of "
+                "this model"
+            )
         inner = self._plan(factors[k], where)
         rank = len(shape_of(factors[k]))
         column = rank == 2 and shape_of(factors[k])[1] == 1
-        if inner in self._seeds and 0 < k == len(factors) - 1 and column:
+        two_d = all(len(shape_of(f)) == 2 for f in factors)
+        if inner in self._seeds and 0 < k == len(factors) - 1 and column and two_d:
             # ∂(A v)/∂v = A, without a product with the identity
             a = self._constant(sympy.Mul(*scalars) * _product_of(factors[:k]))
             return lambda values, cache: a(values, cache).T[:, :, None]

@@ -276,3 +276,34 @@ def test_a_small_tensor_models_worked_hessian_shows_the_matrix_torch_computes():
     line = next(row for row in text.splitlines() if row.strip().startswith("∇²L = "))
     rows = "[" + ", ".join("[" + ", ".join(f"{v:.4f}" for v in row) + "]" for row in want) + "]"
     assert line.strip() == "∇²L = " + rows.replace("-", "−")
+
+
+@pytest.mark.parametrize("case", ["det", "det of WᵀW", "tanh of det · X"])
+def test_a_scalar_that_depends_on_v_times_a_constant_matrix(case):
+    """H·v of det W holds (Σ v ⊙ W⁻ᵀ) det W · W⁻ᵀ: a scalar linear in v times a matrix that is
+    not. It was refused as 'not linear' (found by review); its Hessian is torch's."""
+    m = Model("determinant")
+    W = m.param("W", (3, 3))
+    X = m.input("X", (3, 3))
+    if case == "det":
+        m.loss("L", T.det(W) + T.sum(X * 0))
+    elif case == "det of WᵀW":
+        m.loss("L", T.det(W.T @ W) + T.sum(X * 0))
+    else:
+        m.loss("L", T.sum(symgrad.tanh(T.det(W) * X)))
+    rng = np.random.default_rng(1)
+    point = {"W": rng.normal(size=(3, 3)), "X": rng.normal(size=(3, 3))}
+    m.example(**point)
+    got = hessian(symgrad.derive(m)).compile().hessian(**point)
+    x = torch.tensor(point["X"])
+
+    def f(flat):
+        w = flat.reshape(3, 3)
+        if case == "det":
+            return torch.det(w)
+        if case == "det of WᵀW":
+            return torch.det(w.T @ w)
+        return torch.tanh(torch.det(w) * x).sum()
+
+    want = torch.autograd.functional.hessian(f, torch.tensor(point["W"]).reshape(-1)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
