@@ -303,7 +303,10 @@ class HessianMatrix:
         if len(dependent) != 1 or any(self.depends(s) for s in scalars):
             raise _not_linear(expr, where)
         (k,) = dependent
-        if any(len(shape_of(f)) > 2 for f in factors):  # batched: the rules below are 2-D
+        batch = max(2, len(shape_of(factors[k])))
+        if any(len(shape_of(f)) > batch for j, f in enumerate(factors) if j != k):
+            # a constant with batch axes the factor lacks: NumPy would pair them with the
+            # directions' axis
             raise SymgradError(
                 "the closed-form Hessian has no rule yet for a batched matrix product (in the "
                 f"second derivative through {where}); hvp() gives Hessian-vector products of "

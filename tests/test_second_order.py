@@ -307,3 +307,21 @@ def test_a_scalar_that_depends_on_v_times_a_constant_matrix(case):
 
     want = torch.autograd.functional.hessian(f, torch.tensor(point["W"]).reshape(-1)).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("shape", [(4, 2), (4,)])
+def test_a_batched_product_with_a_variable_has_torchs_hessian(shape):
+    """X (2×3×4) @ W, W a matrix or a vector: NumPy's batched matmul, through H·v's reshapes."""
+    m = Model("batched")
+    W = m.param("W", shape)
+    X = m.input("X", (2, 3, 4))
+    m.loss("L", T.sum(symgrad.tanh(X @ W)))
+    rng = np.random.default_rng(3)
+    point = {"W": rng.normal(size=shape), "X": rng.normal(size=(2, 3, 4))}
+    m.example(**point)
+    got = hessian(symgrad.derive(m)).compile().hessian(**point)
+    x = torch.tensor(point["X"])
+    want = torch.autograd.functional.hessian(
+        lambda w: torch.tanh(x @ w.reshape(shape)).sum(), torch.tensor(point["W"]).reshape(-1)
+    ).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
