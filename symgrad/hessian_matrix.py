@@ -387,6 +387,13 @@ class HessianMatrix:
     def __call__(self, **values):
         """The Hessian at ``values``: rows and columns over the flattened entries of ``wrt``,
         in ``wrt`` order."""
+        for variable in self.order.first.variables:  # its arrays are sized for these shapes
+            given = values.get(variable.name)
+            if given is not None and np.shape(given) != tuple(variable.shape or ()):
+                raise SymgradError(
+                    f"{variable.name!r} has shape {np.shape(given)}; model "
+                    f"{self.order.first.model!r} declares {tuple(variable.shape or ())}"
+                )
         env = self._values(values)
         constants = [np.asarray(c, dtype=np.float64) for c in self._constants(env)]
         if not hasattr(self._buffers, "arrays"):

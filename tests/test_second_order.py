@@ -325,3 +325,10 @@ def test_a_batched_product_with_a_variable_has_torchs_hessian(shape):
         lambda w: torch.tanh(x @ w.reshape(shape)).sum(), torch.tensor(point["W"]).reshape(-1)
     ).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+
+
+def test_a_value_of_the_wrong_shape_is_named():
+    d = symgrad.derive(load_model(str(CORPUS / "logreg_l2.py")))
+    point = dict(d.example, X=np.zeros((7, 3)))
+    with pytest.raises(SymgradError, match=r"'X' has shape \(7, 3\); model 'logreg_l2' declares"):
+        hessian(d).compile().hessian(**point)
