@@ -308,9 +308,15 @@ class Primitive(Function):
         return f"{self.func.__name__}({', '.join(printer._print(a) for a in self.args)})"
 
 
-# SymPy's smooth functions whose evaluation on a symbolic argument only normalises its form.
-AS_WRITTEN = frozenset(("exp", "log", "erf", "erfc", "tanh", "sinh", "cosh", "asinh", "acosh"))
-AS_WRITTEN |= {"atanh", "sin", "cos", "tan", "asin", "acos", "atan"}
+# SymPy's smooth functions whose evaluation on a symbolic argument only normalises its form
+# (the classes themselves: a user's function of the same name is not one of them).
+SMOOTH_AS_WRITTEN = frozenset(
+    [
+        *(sympy.exp, sympy.log, sympy.erf, sympy.erfc, sympy.tanh, sympy.sinh, sympy.cosh),
+        *(sympy.asinh, sympy.acosh, sympy.atanh, sympy.sin, sympy.cos, sympy.tan),
+        *(sympy.asin, sympy.acos, sympy.atan),
+    ]
+)
 
 
 def entry_by_entry(function: Callable, name: str | None = None) -> Callable:
@@ -325,7 +331,7 @@ def entry_by_entry(function: Callable, name: str | None = None) -> Callable:
             )
         if any(is_matrix(a) for a in args):
             return Tensor(elementwise(lambda *a: function(*a), *args, what=name))
-        if getattr(function, "__name__", None) in AS_WRITTEN and not any(
+        if function in SMOOTH_AS_WRITTEN and not any(
             getattr(sympy.sympify(a), "is_Number", True) for a in args
         ):
             # exactly the function of what was written: SymPy's evaluation would only rewrite
