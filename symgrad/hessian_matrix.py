@@ -209,9 +209,6 @@ class HessianMatrix:
         if isinstance(expr, sympy.Transpose):
             inner = self._plan(expr.arg, where)
             return lambda values, cache: inner(values, cache).swapaxes(-1, -2)
-        if isinstance(expr, arrays.Broadcast):
-            inner = self._plan(expr.value, where)
-            return lambda values, cache: _lift(inner(values, cache), shape)
         if isinstance(expr, arrays.Total):
             inner = self._plan(expr.matrix, where)
             size = self.live_size
@@ -264,10 +261,7 @@ class HessianMatrix:
                 )
 
             return concatenate
-        raise SymgradError(
-            f"the closed-form Hessian has no rule yet for {_kind(expr)} (in the second "
-            f"derivative through {where}); hvp() gives Hessian-vector products of this model"
-        )
+        raise _no_rule(_kind(expr), where)
 
     def _new_key(self) -> int:
         self._keys += 1
@@ -307,11 +301,7 @@ class HessianMatrix:
         if any(len(shape_of(f)) > batch for j, f in enumerate(factors) if j != k):
             # a constant with batch axes the factor lacks: NumPy would pair them with the
             # directions' axis
-            raise SymgradError(
-                "the closed-form Hessian has no rule yet for a batched matrix product (in the "
-                f"second derivative through {where}); hvp() gives Hessian-vector products of "
-                "this model"
-            )
+            raise _no_rule("a batched matrix product", where)
         inner = self._plan(factors[k], where)
         rank = len(shape_of(factors[k]))
         column = rank == 2 and shape_of(factors[k])[1] == 1
@@ -525,6 +515,13 @@ def _kind(expr) -> str:
     kind = getattr(expr, "kind_name", None)
     name = type(expr).__name__
     return f"{name} ({kind})" if isinstance(kind, str) else name
+
+
+def _no_rule(what: str, where: str) -> SymgradError:
+    return SymgradError(
+        f"the closed-form Hessian has no rule yet for {what} (in the second derivative "
+        f"through {where}); hvp() gives Hessian-vector products of this model"
+    )
 
 
 def _not_linear(expr, where: str) -> SymgradError:

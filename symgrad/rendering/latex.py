@@ -116,7 +116,7 @@ def align(blocks: list[list[str]], *, breaks: bool = True) -> str:
     of them (and never inside one)."""
     between = r" \displaybreak[0]\\" if breaks else r" \\"
     lines = [line for block in blocks for line in block]
-    last_of_block = {sum(map(len, blocks[: i + 1])) - 1 for i in range(len(blocks))}
+    last_of_block = {end - 1 for end in itertools.accumulate(map(len, blocks))}
     rows = [
         line + (between if i in last_of_block else r" \\") + row_gap(line, lines[i + 1])
         for i, line in enumerate(lines[:-1])
