@@ -665,6 +665,10 @@ def _template_partial(op: T.Elementwise, i: int, textbook: bool, where: str):
         partial = differentiate(body, variables[i], answer if textbook else None)
     except SymgradError as error:
         raise SymgradError(f"{where}: {error.message}") from None
+    except (ValueError, TypeError, AssertionError):
+        # SymPy failing to write a choice whose condition holds another choice (elu's x > 0
+        # where x is a where() of a clamp): one line, as when the model is built
+        raise SymgradError(f"{where}: {T.NESTED_CHOICE.format(what='a choice')}") from None
     partial = _checked(partial, op, where, None)
     if textbook:
         return sympy.Lambda((*variables, answer), partial)

@@ -126,26 +126,32 @@ def test_the_written_form_is_always_the_same_expression_as_sympys(source, tmp_pa
     assert np.isfinite(got)
 
 
-def test_a_smooth_function_of_a_symbol_is_kept_as_written_and_differentiates_as_torch(tmp_path):
-    """tanh(−z) stays tanh(−z) (SymPy would print −tanh(z), and spend a millisecond a call
-    deciding so); exp(log(z)) stays itself; a number still evaluates."""
+def test_smooth_functions_skip_sympys_evaluation_only_where_it_changes_nothing(tmp_path):
+    """tanh(w·z + 0.1) is built without SymPy's evaluation (a millisecond a call, on a fresh
+    argument, to find nothing to rewrite); tanh(−z) and exp(log(…)) are still SymPy's −tanh(z)
+    and z² + 1, the forms the rest of SymPy expects; a number still evaluates. Each computes
+    what torch computes."""
     torch = __import__("pytest").importorskip("torch")
     m = _model_file(
         tmp_path,
         """\
         z = m.node("z", w1 * x1 + w2 * x2 + b)
         h = m.node("h", symgrad.tanh(-z) + symgrad.exp(symgrad.log(z * z + 1)))
-        m.loss("L", (h - y) ** 2 + symgrad.tanh(0) + symgrad.exp(0))
+        g = m.node("g", symgrad.tanh(w1 * h + 0.1))
+        m.loss("L", (g - y) ** 2 + symgrad.tanh(0) + symgrad.exp(0))
         """,
     )
     d = symgrad.derive(m)
     text = symgrad.render(d, "text")
-    assert "  h = e^(log(z² + 1)) + tanh(−z)\n" in text  # not z² + 1 − tanh(z)
+    assert "  h = z² + 1 − tanh(z)\n" in text and "  g = tanh(w₁h + 0.1000)\n" in text
+    g = next(node for node in d.nodes if node.name == "g").expr
+    assert g.func is sympy.tanh and g.args[0] == d.symbol("w1") * d.symbol("h") + 0.1
     point = {k: torch.tensor(float(v), dtype=torch.float64, requires_grad=True)
              for k, v in d.example.items()}  # fmt: skip
     zt = point["w1"] * point["x1"] + point["w2"] * point["x2"] + point["b"]
     ht = torch.tanh(-zt) + torch.exp(torch.log(zt * zt + 1))
-    loss = (ht - point["y"]) ** 2 + 1.0
+    gt = torch.tanh(point["w1"] * ht + 0.1)
+    loss = (gt - point["y"]) ** 2 + 1.0
     loss.backward()
     value, gradient = symgrad.compile(d)(**d.example)
     assert math.isclose(float(value), float(loss.detach()), rel_tol=1e-14)

@@ -308,8 +308,8 @@ class Primitive(Function):
         return f"{self.func.__name__}({', '.join(printer._print(a) for a in self.args)})"
 
 
-# SymPy's smooth functions whose evaluation on a symbolic argument only normalises its form
-# (the classes themselves: a user's function of the same name is not one of them).
+# SymPy's smooth functions, built unevaluated on a plain argument (the classes themselves: a
+# user's function of the same name is not one of them).
 SMOOTH_AS_WRITTEN = frozenset(
     [
         *(sympy.exp, sympy.log, sympy.erf, sympy.erfc, sympy.tanh, sympy.sinh, sympy.cosh),
@@ -317,6 +317,14 @@ SMOOTH_AS_WRITTEN = frozenset(
         *(sympy.asin, sympy.acos, sympy.atan),
     ]
 )
+
+
+def _plain_argument(arg) -> bool:
+    """An argument SymPy's evaluation of exp, tanh, … leaves as it is: not a number, no sign
+    to pull out (tanh(−x) → −tanh(x), the form the rest of SymPy expects), not a function
+    that could cancel (exp(log(x)) → x)."""
+    arg = sympy.sympify(arg)
+    return not (arg.is_Number or isinstance(arg, sympy.Function) or arg.could_extract_minus_sign())
 
 
 def entry_by_entry(function: Callable, name: str | None = None) -> Callable:
@@ -331,11 +339,9 @@ def entry_by_entry(function: Callable, name: str | None = None) -> Callable:
             )
         if any(is_matrix(a) for a in args):
             return Tensor(elementwise(lambda *a: function(*a), *args, what=name))
-        if function in SMOOTH_AS_WRITTEN and not any(
-            getattr(sympy.sympify(a), "is_Number", True) for a in args
-        ):
-            # exactly the function of what was written: SymPy's evaluation would only rewrite
-            # it (tanh(−x) → −tanh(x)), at 1 ms a call on a fresh argument
+        if function in SMOOTH_AS_WRITTEN and all(_plain_argument(a) for a in args):
+            # SymPy's evaluation would find nothing to rewrite, at 1 ms a call on a fresh
+            # argument (tanh(w·h + 0.1) in a deep chain)
             return function(*args, evaluate=False)
         return function(*args)
 
