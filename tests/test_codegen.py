@@ -52,6 +52,28 @@ def test_batched_gradient_equals_autograd(torch, backend, reduction):
         np.testing.assert_allclose(got, expected[name], rtol=1e-11, atol=1e-14)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_a_gradient_the_same_for_every_sample_counts_once_per_sample(torch, backend, reduction):
+    """∂/∂b of b² is 2b at every sample: over a batch of 4 it is 2b for the mean and 8b for the
+    sum (it came out as 2b/4 and 2b: the constant adjoint was reduced as if it were one sample)."""
+    m = Model("m")
+    x, y = m.inputs("x y")
+    w, b = m.params("w b")
+    m.loss("L", (w * x - y) ** 2 + b**2 + w * b, reduction=reduction)
+    grad = symgrad.compile(symgrad.derive(m), backend)
+    xs, ys = np.arange(4.0), np.array([0.0, 1.0, -1.0, 2.0])
+    _, got = grad(x=xs, y=ys, w=0.5, b=0.3)
+    wt = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    bt = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    per_sample = (wt * torch.tensor(xs) - torch.tensor(ys)) ** 2 + bt**2 + wt * bt
+    getattr(per_sample, reduction)().backward()
+    for name, want in (("w", wt.grad), ("b", bt.grad)):
+        value = got[name].cpu().numpy() if backend == "torch" else got[name]
+        assert np.shape(value) == ()
+        assert float(value) == pytest.approx(float(want), rel=1e-14)
+
+
 def test_python_floats_in_python_floats_out():
     d = symgrad.derive(load_example(SEED003))
     loss, gradients = symgrad.compile(d)(**d.example)

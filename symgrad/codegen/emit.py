@@ -511,13 +511,15 @@ class _Writer:
         if self.d.is_tensor:
             return self.d.adjoint(name).symbol.name
         scaled = " * _scale" if self.reduction == "mean" else ""
+        loss = self.d.loss.name
+        batch = f"np.shape({loss})" if self.backend == "numpy" else f"{loss}.shape"
         if dots and name in dots:
             coefficient, a, b = dots[name]
             times = "" if coefficient == 1 else f"{self.printer.doprint(coefficient)} * "
             self.printer.use("_sum_product(_sum_to(")
-            return f"{times}_sum_product({a.name}, {b.name}, {name}){scaled}"
+            return f"{times}_sum_product({a.name}, {b.name}, {name}, {batch}){scaled}"
         self.printer.use("_sum_to(")
-        return f"_sum_to({self.d.adjoint(name).symbol.name}, {name}){scaled}"
+        return f"_sum_to({self.d.adjoint(name).symbol.name}, {name}, {batch}){scaled}"
 
     def gradients_dict(self, gradients: dict[str, str]) -> list[str]:
         """The ``{name: gradient}`` literal, one entry a line."""

@@ -193,12 +193,14 @@ class CodePrinter(StrPrinter):
 # primitive's own helpers are in its record.
 NUMPY_HELPERS = {
     "_sum_to": '''\
-def _sum_to(g, like):
-    """Reduce a per-sample gradient g to the shape of the variable it belongs to."""
+def _sum_to(g, like, batch=()):
+    """Sum the per-sample gradients g of a batch of the given shape to the shape of the variable
+    they belong to; a gradient the same for every sample counts once per sample."""
     shape = np.shape(like)
-    if np.shape(g) == shape:
+    full = np.broadcast_shapes(np.shape(g), batch)
+    if np.shape(g) == full == shape:
         return g
-    g = np.asarray(g, dtype=np.float64)
+    g = np.broadcast_to(np.asarray(g, dtype=np.float64), full)
     if g.ndim < len(shape):
         return np.broadcast_to(g, shape).copy()
     lead = g.ndim - len(shape)
@@ -208,11 +210,11 @@ def _sum_to(g, like):
     return g.sum(axis=axes, keepdims=True).reshape(shape)
 ''',
     "_sum_product": '''\
-def _sum_product(a, b, like):
-    """_sum_to(a * b, like) without forming a * b when that is a plain dot product."""
-    if np.ndim(like) == 0 and np.ndim(a) == 1 and np.shape(a) == np.shape(b):
+def _sum_product(a, b, like, batch=()):
+    """_sum_to(a * b, like, batch) without forming a * b when that is a plain dot product."""
+    if np.ndim(like) == 0 and np.ndim(a) == 1 and np.shape(a) == np.shape(b) == batch:
         return np.dot(a, b)
-    return _sum_to(a * b, like)
+    return _sum_to(a * b, like, batch)
 ''',
 }
 
@@ -225,12 +227,17 @@ class NumPyPrinter(CodePrinter):
 
 TORCH_HELPERS = {
     "_sum_to": '''\
-def _sum_to(g, like):
-    """Reduce a per-sample gradient g to the shape of the variable it belongs to."""
+def _sum_to(g, like, batch=()):
+    """Sum the per-sample gradients g of a batch of the given shape to the shape of the variable
+    they belong to; a gradient the same for every sample counts once per sample."""
     if not isinstance(g, torch.Tensor):
-        return torch.full_like(like, g)
-    if g.shape == like.shape:
+        g = torch.as_tensor(g, dtype=like.dtype, device=like.device)
+    full = torch.broadcast_shapes(g.shape, batch)
+    if g.shape == full == like.shape:
         return g
+    g = g.expand(full)
+    if full == like.shape:
+        return g.clone()
     if g.dim() < like.dim():
         return g.expand(like.shape).clone()
     lead = g.dim() - like.dim()
@@ -240,12 +247,12 @@ def _sum_to(g, like):
     return g.sum(dim=dims, keepdim=True).reshape(like.shape)
 ''',
     "_sum_product": '''\
-def _sum_product(a, b, like):
-    """_sum_to(a * b, like) without forming a * b when that is a plain dot product."""
+def _sum_product(a, b, like, batch=()):
+    """_sum_to(a * b, like, batch) without forming a * b when that is a plain dot product."""
     tensors = isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
-    if tensors and like.dim() == 0 and a.dim() == 1 and a.shape == b.shape:
+    if tensors and like.dim() == 0 and a.dim() == 1 and a.shape == b.shape == batch:
         return torch.dot(a, b)
-    return _sum_to(a * b, like)
+    return _sum_to(a * b, like, batch)
 ''',
 }
 
