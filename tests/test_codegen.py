@@ -131,10 +131,12 @@ def module_imports(source):
 
 
 @pytest.mark.parametrize(
-    ("backend", "modules"), [("numpy", {"numpy", "math"}), ("torch", {"torch"})]
+    ("backend", "modules"),
+    [("numpy", {"numpy", "math", "threading"}), ("torch", {"torch", "threading"})],
 )
 def test_generated_source_imports_only_its_backend(torch, backend, modules):
-    """NumPy or Torch, and the standard library's math for one sample in Python floats."""
+    """NumPy or Torch, and of the standard library math (one sample in Python floats) and
+    threading (each thread's kept arrays for a large batch)."""
     source = symgrad.compile(symgrad.derive(load_example(SEED003)), backend).source
     assert module_imports(source) == modules
 
@@ -332,3 +334,93 @@ def test_jit_hands_the_torch_code_to_torch_compile(torch):
         )
     with pytest.raises(SymgradError, match="jit=True needs the torch backend"):
         symgrad.compile(d, "numpy", jit=True)
+
+
+# --- large batches: the code that writes into kept arrays ----------------------------------
+
+KEPT = symgrad.codegen.buffers.KEPT_SIZE
+
+
+def module_of(grad) -> dict:
+    """The generated module's namespace (the functions are wrapped by np.errstate, no_grad)."""
+    return sys.modules[grad.function.__module__].__dict__
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_a_large_batch_takes_the_kept_path_and_equals_autograd(
+    torch, backend, reduction, monkeypatch
+):
+    rng = np.random.default_rng(1)
+    d, point = seed003_batch(rng, KEPT + 5)
+    grad = symgrad.compile(d, backend, reduction=reduction)
+    namespace = module_of(grad)
+    calls = []
+    kept = namespace["_loss_and_grad_kept"]
+    monkeypatch.setitem(namespace, "_loss_and_grad_kept", lambda *a: calls.append(1) or kept(*a))
+    loss, gradients = grad(**point)
+    assert calls, "the kept path was not taken"
+    expected_loss, expected = autograd_seed003(torch, point, reduction)
+    assert float(loss) == pytest.approx(expected_loss, rel=1e-12)
+    assert float(grad.forward(**point)) == pytest.approx(expected_loss, rel=1e-12)
+    for name in d.wrt:
+        got = np.asarray(gradients[name].cpu() if backend == "torch" else gradients[name])
+        assert got.shape == ()
+        np.testing.assert_allclose(got, expected[name], rtol=1e-11)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_kept_arrays_never_reach_the_caller(torch, backend):
+    """A second call, with other data, leaves the first call's results as they were; so does a
+    call of forward between them."""
+    rng = np.random.default_rng(2)
+    d, first = seed003_batch(rng, KEPT)
+    _, second = seed003_batch(rng, KEPT)
+    grad = symgrad.compile(d, backend)
+    loss, gradients = grad(**first)
+    kept = {
+        name: np.array(g.cpu().numpy() if backend == "torch" else g)
+        for name, g in gradients.items()
+    }
+    kept_loss = float(loss)
+    grad.forward(**second)
+    grad(**second)
+    assert float(loss) == kept_loss
+    for name, g in gradients.items():
+        assert np.array_equal(np.asarray(g.cpu().numpy() if backend == "torch" else g), kept[name])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_threads_calling_at_once_each_get_their_own_gradient(torch, backend):
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(3)
+    d = symgrad.derive(load_example(SEED003))
+    points = [seed003_batch(rng, KEPT)[1] for _ in range(4)]
+    grad = symgrad.compile(d, backend)
+    expected = [autograd_seed003(torch, p, "mean")[1] for p in points]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda p: [grad(**p) for _ in range(5)][-1][1], points))
+    for got, want in zip(results, expected, strict=True):
+        for name in d.wrt:
+            value = got[name].cpu() if backend == "torch" else got[name]
+            np.testing.assert_allclose(np.asarray(value), want[name], rtol=1e-11)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_what_the_kept_path_cannot_serve_goes_the_plain_way(torch, backend, monkeypatch):
+    """An array parameter, a float32 batch, batch arguments of two shapes: the plain code,
+    with the plain code's results."""
+    rng = np.random.default_rng(4)
+    d, point = seed003_batch(rng, KEPT)
+    grad = symgrad.compile(d, backend)
+    monkeypatch.setitem(module_of(grad), "_loss_and_grad_kept", None)  # not called
+    cases = [
+        {**point, "W1": np.full(KEPT, 0.4352)},
+        {**point, "x2": point["x2"][:1]},
+    ]
+    if backend == "numpy":
+        cases.append({**point, "x1": point["x1"].astype(np.float32)})
+    for case in cases:
+        loss, _ = grad(**case)
+        assert np.isfinite(float(loss))

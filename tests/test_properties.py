@@ -2,6 +2,8 @@
 PyTorch autograd. The torch side is built from the same recipe by its own interpreter, not by
 symgrad's printers, so a printer bug cannot hide a derivative bug."""
 
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -146,3 +148,39 @@ def test_batches_reduce_like_per_sample_sums(recipe):
     for name in derivation.wrt:
         mean = sum(float(g[name]) for g in singles) / len(xs)
         assert float(batch[name]) == pytest.approx(mean, rel=1e-10, abs=1e-12)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(recipes(), st.sampled_from(["numpy", "torch"]))
+def test_a_large_batch_in_kept_arrays_equals_the_plain_code(recipe, backend):
+    """Past KEPT_SIZE samples the generated code writes into kept arrays, by a plan of its
+    own; it must give what the plain code gives, which the tests above hold to autograd."""
+    n_params, steps, loss, point = recipe
+    derivation = symgrad.derive(build(n_params, steps, loss))
+    grad = symgrad.compile(derivation, backend)
+    size = symgrad.codegen.buffers.KEPT_SIZE
+    rng = np.random.default_rng(0)
+    batch = {
+        **point,
+        "x": point["x"] + rng.uniform(-1, 1, size),
+        "y": rng.uniform(0.05, 0.95, size),
+    }
+    namespace = sys.modules[grad.function.__module__].__dict__
+    calls = []
+    kept_function = namespace["_loss_and_grad_kept"]
+    namespace["_loss_and_grad_kept"] = lambda *a: calls.append(1) or kept_function(*a)
+    try:
+        kept_loss, kept = grad(**batch)
+    finally:
+        namespace["_loss_and_grad_kept"] = kept_function
+    assert calls, "the kept path was not taken"
+    shape = namespace["_batch_shape"]
+    namespace["_batch_shape"] = lambda *_: None
+    try:
+        plain_loss, plain = grad(**batch)
+    finally:
+        namespace["_batch_shape"] = shape
+    assert float(kept_loss) == pytest.approx(float(plain_loss), rel=1e-12, nan_ok=True)
+    for name in derivation.wrt:
+        got, want = np.asarray(kept[name]).item(), np.asarray(plain[name]).item()
+        assert got == pytest.approx(want, rel=1e-11, abs=1e-13, nan_ok=True), name

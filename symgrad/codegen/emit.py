@@ -22,6 +22,8 @@ from ..errors import SymgradError
 from ..rules import Primitive
 from ..tensors import Elementwise, shape_of
 from ..version import __version__
+from .buffers import HELPERS as KEPT_HELPERS
+from .buffers import KEPT_SIZE, KeptPlan
 from .printers import PRINTERS, CodePrinter, FloatPrinter
 
 BACKENDS = tuple(PRINTERS)
@@ -298,6 +300,8 @@ def emit_module(
         steps = [lambda: [writer.forward()], lambda: [writer.loss_and_grad()]]
         if writer.float_path:
             steps.append(writer.float_functions)
+        if writer.kept_path:
+            steps.append(writer.kept_functions)
     functions = []
     for done, step in enumerate(steps):
         progress.report(f"generating {backend} code", done, len(steps))
@@ -317,8 +321,10 @@ def _header(
     derivation: Derivation, backend: str, reduction: str, *, math: bool = False, modules=()
 ) -> str:
     module = "numpy as np" if backend == "numpy" else "torch"
-    imports = f"import math\n\nimport {module}\n" if math else f"import {module}\n"
-    imports += "".join(f"import {name}\n" for name in modules)
+    standard = ["math"] * math + ["threading"] * ("threading" in modules)
+    imports = "".join(f"import {name}\n" for name in standard) + ("\n" if standard else "")
+    imports += f"import {module}\n"
+    imports += "".join(f"import {name}\n" for name in modules if name not in standard)
     arguments = ", ".join(derivation.arguments)
     grads = ", ".join(f'"{name}": ∂{derivation.loss.name}/∂{name}' for name in derivation.wrt)
     if derivation.is_tensor:
@@ -337,6 +343,11 @@ def _header(
             batch += (
                 "\nWith Python floats for every argument, plain float arithmetic (math) does the "
                 "work."
+            )
+        if "threading" in modules:
+            batch += (
+                f"\nA batch of {KEPT_SIZE:,} samples or more, with one number for each other "
+                "argument, is computed\ninto arrays kept from call to call (per thread)."
             )
     device = (
         "\nArguments become tensors of the given dtype (default float64) on the given device."
@@ -366,6 +377,14 @@ class _Writer:
         # One sample in Python floats is best served by float arithmetic, not array calls.
         self.float_path = backend == "numpy" and not derivation.is_tensor
         self.floats = FloatPrinter() if self.float_path else None
+        # A large batch is served by code writing into kept arrays (see buffers): the batch
+        # is the inputs not differentiated, and every other argument must be one number.
+        roles = {v.name: v.role for v in derivation.variables}
+        self.batch = [
+            a for a in derivation.arguments if roles[a] == "input" and a not in derivation.wrt
+        ]
+        self.single = [a for a in derivation.arguments if a not in self.batch]
+        self.kept_path = not derivation.is_tensor and bool(self.batch)
         self._scheduled: dict = {}
         self._fused: Sweep | None = None
 
@@ -470,16 +489,23 @@ class _Writer:
 
     # --- the sweep ------------------------------------------------------------------------
 
-    def _sweep(
-        self, sweep: Sweep, leave_out=frozenset(), printer=None, *, named_terms: bool = False
-    ) -> list[str]:
+    def schedule(
+        self, sweep: Sweep, leave_out=frozenset(), *, named_terms: bool = False
+    ) -> list[Assignment]:
+        """The forward pass and the sweep, common subexpressions shared (once: the float and
+        the kept versions print the same schedule again)."""
         key = (id(sweep), frozenset(leave_out), named_terms)
-        if key not in self._scheduled:  # the float version prints the same schedule again
+        if key not in self._scheduled:
             assignments = forward_assignments(self.d) + sweep.assignments(
                 leave_out, named_terms=named_terms
             )
             self._scheduled[key] = schedule_cse(assignments)
-        scheduled = self._scheduled[key]
+        return self._scheduled[key]
+
+    def _sweep(
+        self, sweep: Sweep, leave_out=frozenset(), printer=None, *, named_terms: bool = False
+    ) -> list[str]:
+        scheduled = self.schedule(sweep, leave_out, named_terms=named_terms)
         split = _position_of(scheduled, self.d.loss.symbol) + 1
         return [
             "# forward pass",
@@ -533,7 +559,7 @@ class _Writer:
     # --- the functions ----------------------------------------------------------------------
 
     def forward(self) -> str:
-        body = self.dispatch("forward") + self.conversions()
+        body = self.dispatch("forward") + self.conversions() + self.kept_dispatch("forward")
         body += self.lines(self.forward_schedule())
         body.append(f"return {self.reduced_loss()}")
         return self.function("forward", f"Return {self.describe_loss()}.", body)
@@ -542,6 +568,7 @@ class _Writer:
         sweep = self.fused()
         dots = self.dot_products(sweep)
         body = self.dispatch("loss_and_grad") + self.conversions()
+        body += self.kept_dispatch("loss_and_grad")
         body += self._sweep(sweep, set(dots))
         body += ["", *self.scale()]
         body += self.returned({name: self.gradient(name, sweep, dots) for name in self.d.wrt})
@@ -573,6 +600,61 @@ class _Writer:
             + "\n".join(INDENT + line if line else "" for line in body)
             + "\n",
         ]
+
+    def kept_dispatch(self, name: str) -> list[str]:
+        """Hand a large batch to the version that writes into kept arrays."""
+        if not self.kept_path:
+            return []
+        self.printer.helpers.update(KEPT_HELPERS[self.backend])
+        self.printer.modules.add("threading")
+        return [
+            f"_shape = _batch_shape({_tuple(self.batch)}, {_tuple(self.single)})",
+            "if _shape is not None:",
+            f"{INDENT}return _{name}_kept(_shape, {', '.join(self._kept_arguments())})",
+        ]
+
+    def _kept_arguments(self) -> list[str]:
+        extra = ["device", "dtype"] if self.backend == "torch" else []
+        return [*self.d.arguments, *extra]
+
+    def kept_functions(self) -> list[str]:
+        """``forward`` and ``loss_and_grad`` for a large batch, into kept arrays."""
+        loss = self.d.loss.symbol
+        sweep = self.fused()
+        dots = self.dot_products(sweep)
+        read = [loss]
+        for name in self.d.wrt:
+            read += list(dots[name][1:]) if name in dots else [self.d.adjoint(name).symbol]
+        gradients = {name: self.gradient(name, sweep, dots) for name in self.d.wrt}
+        return [
+            self._kept_function(
+                "forward", self.forward_schedule(), [loss], [f"return {self.reduced_loss()}"]
+            ),
+            self._kept_function(
+                "loss_and_grad",
+                self.schedule(sweep, set(dots)),
+                read,
+                [*self.scale(), *self.returned(gradients)],
+            ),
+        ]
+
+    def _kept_function(self, name, assignments, read, ending) -> str:
+        batch = {v.symbol: v.name for v in self.d.variables if v.name in self.batch}
+        plan = KeptPlan(self.printer, self.backend, batch, self.value)
+        for assignment in assignments:
+            plan.assign(assignment.target, assignment.expr)
+        lines, count = plan.lines(read)
+        if count:
+            like = f", {self.batch[0]}" if self.backend == "torch" else ""
+            buffers = _tuple([f"_b{i}" for i in range(count)])[1:-1]
+            lines.insert(0, f"{buffers} = _kept(_shape, {count}{like})")
+        body = [*lines, *ending]
+        args = ", ".join(["_shape", *self._kept_arguments()])
+        return (
+            f"def _{name}_kept({args}):\n"
+            + "\n".join(INDENT + line if line else "" for line in body)
+            + "\n"
+        )
 
     def trace(self) -> str:
         sweep = Sweep(self.d)  # every step, as the worked example shows it
@@ -612,6 +694,10 @@ class _Writer:
             for local in self.d.locals
             if local.symbol is not None and _is_trivial(local.expr)
         }
+
+
+def _tuple(names: list[str]) -> str:
+    return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
 
 
 def _position_of(assignments: list[Assignment], target: sympy.Symbol) -> int:

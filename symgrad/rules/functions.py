@@ -495,8 +495,14 @@ def _piecewise_kinks(*pieces):
 
 # Helper sources the spellings call, per target.
 _SIGMOID_NUMPY = """\
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+def _sigmoid(x, out=None):
+    \"\"\"1/(1 + e^(−x)); into out, when given, with no temporary (a large batch's code).\"\"\"
+    if out is None:
+        return 1.0 / (1.0 + np.exp(-x))
+    np.negative(x, out=out)
+    np.exp(out, out=out)
+    np.add(out, 1.0, out=out)
+    return np.reciprocal(out, out=out)
 """
 _SIGMOID_PYTHON = """\
 def _f_sigmoid(x):
