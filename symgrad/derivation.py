@@ -502,8 +502,30 @@ def _pullbacks(node: Node, upstream, parents) -> list[LocalGradient]:
     wanted = {symbol: name for name, symbol in parents}
     if not wanted:
         return []
-    order = _postorder(node.expr, set(wanted))
-    adjoint: dict = {node.expr: [upstream]}
+    expr = node.expr
+    for _ in range(_MOST_SPLITS + 1):
+        try:
+            reached = _reverse_sweep(expr, node, upstream, wanted)
+            break
+        except _NestedChoice as failed:  # split the template there, and sweep again
+            expr = expr.xreplace({failed.op: _split_at_choices(failed.op, failed.where)})
+    else:
+        raise _nested_choice(f"{'loss' if node.is_loss else 'node'} {node.name!r}", node)
+    out = []
+    for name, symbol in parents:
+        out.append(LocalGradient(node.name, name, add(symbol, reached[name]), None, pullback=True))
+    return out
+
+
+# Each split takes a level of choices out of a template, so a few suffice; the bound only
+# guarantees the sweep ends.
+_MOST_SPLITS = 32
+
+
+def _reverse_sweep(expr, node: Node, upstream, wanted: dict) -> dict[str, list]:
+    """The shares of the adjoint that reach each wanted symbol, by its parent's name."""
+    order = _postorder(expr, set(wanted))
+    adjoint: dict = {expr: [upstream]}
     reached: dict[str, list] = {name: [] for name in wanted.values()}
     for op in reversed(order):  # from the definition's root down to the parents
         shares = adjoint.pop(op, None)
@@ -513,7 +535,7 @@ def _pullbacks(node: Node, upstream, parents) -> list[LocalGradient]:
         if op in wanted:
             reached[wanted[op]].append(g)
             continue
-        ans = node.symbol if op == node.expr else op
+        ans = node.symbol if op == expr else op
         for child, share in _shares(op, g, ans, node, set(wanted)):
             if T.is_zero(share):
                 continue  # nothing flows (the derivative of a step is 0 off its jump)
@@ -523,11 +545,7 @@ def _pullbacks(node: Node, upstream, parents) -> list[LocalGradient]:
                     f"of shape {T.shape_of(child)}"
                 )
             adjoint.setdefault(child, []).append(share)
-    out = []
-    for name, symbol in parents:
-        expr = add(symbol, reached[name])
-        out.append(LocalGradient(node.name, name, expr, None, pullback=True))
-    return out
+    return reached
 
 
 def _postorder(expr, wanted: set) -> list:
@@ -634,6 +652,10 @@ def _shares(op, g, ans, node: Node, wanted: set) -> list[tuple]:
             partial = differentiate(rebuilt, dummy, textbook).xreplace({dummy: arg})
         except SymgradError as error:
             raise SymgradError(f"{where}: {error.message}", node.where) from None
+        except (ValueError, TypeError, AssertionError):
+            if not arg.has(sympy.Piecewise):
+                raise
+            raise _nested_choice(where, node) from None
         out.append((arg, _scale(g, _checked(partial, op, where, node))))
     return out
 
@@ -667,12 +689,84 @@ def _template_partial(op: T.Elementwise, i: int, textbook: bool, where: str):
         raise SymgradError(f"{where}: {error.message}") from None
     except (ValueError, TypeError, AssertionError):
         # SymPy failing to write a choice whose condition holds another choice (elu's x > 0
-        # where x is a where() of a clamp): one line, as when the model is built
-        raise SymgradError(f"{where}: {T.NESTED_CHOICE.format(what='a choice')}") from None
+        # where x is a where() of a clamp): the sweep splits the template there
+        raise _NestedChoice(op, where) from None
     partial = _checked(partial, op, where, None)
     if textbook:
         return sympy.Lambda((*variables, answer), partial)
     return sympy.Lambda(variables, partial)
+
+
+class _NestedChoice(Exception):  # a signal to _pullbacks, never seen outside
+    """SymPy cannot differentiate ``op``'s template whole."""
+
+    def __init__(self, op: T.Elementwise, where: str):
+        super().__init__(where)
+        self.op, self.where = op, where
+
+
+def _split_at_choices(op: T.Elementwise, where: str) -> T.Elementwise:
+    """``op`` with each choice inside its template (a where(), max, abs, … that is not the
+    whole template) taken out as an operand of its own, as ``tensors.elementwise`` leaves a
+    choice unfused when a model is built: the derivative of the rest then compares a plain
+    variable (elu's x > 0), and each choice is differentiated on its own."""
+    variables, body = op.template.variables, op.template.expr
+    choices = _outermost_choices(body, set(variables))
+    if not choices:
+        raise _nested_choice(where, None)
+    operands = dict(zip(variables, op.operands, strict=True))
+    taken_out = {}
+    for choice in choices:
+        placeholder = sympy.Dummy("choice", real=True)
+        taken_out[choice] = placeholder
+        operands[placeholder] = T.unwrap(
+            T.elementwise(
+                lambda *values, c=choice: c.xreplace(dict(zip(variables, values, strict=True))),
+                *op.operands,
+                what="a choice",
+            )
+        )
+    rest = body.xreplace(taken_out)
+    kept = [v for v in operands if v in rest.free_symbols]
+    renamed = T.template_symbols(len(kept))
+    template = sympy.Lambda(tuple(renamed), rest.xreplace(dict(zip(kept, renamed, strict=True))))
+    return T.Elementwise(template, *(operands[v] for v in kept))
+
+
+_CHOICES = (sympy.Piecewise, sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign)
+
+
+def _outermost_choices(body, variables: set) -> list:
+    """The choices inside ``body`` that no other choice holds, not ``body`` itself."""
+    found: list = []
+
+    def visit(e, top: bool):
+        if not (e.free_symbols & variables):
+            return
+        if not top and (isinstance(e, _CHOICES) or _is_kinked(e)):
+            if e not in found:
+                found.append(e)
+            return
+        for arg in e.args:
+            if isinstance(arg, sympy.Basic):
+                visit(arg, False)
+
+    visit(body, True)
+    return found
+
+
+def _is_kinked(e) -> bool:
+    rule = rule_for(e)
+    return rule is not None and rule.kink is not None
+
+
+def _nested_choice(where: str, node: Node | None) -> SymgradError:
+    """SymPy failing to write a choice whose condition holds another choice (elu's x > 0 where
+    x is a where() of a clamp) inside one scalar formula: a template is split there instead
+    (``_split_at_choices``), a formula of scalars has no operands to split into."""
+    return SymgradError(
+        f"{where}: {T.NESTED_CHOICE.format(what='a choice')}", node.where if node else None
+    )
 
 
 def _checked(partial, op, where: str, node: Node | None):
@@ -723,6 +817,10 @@ def _local_gradient(node: Node, parent: str, parent_symbol, names) -> LocalGradi
         expr = differentiate(node.expr, parent_symbol, node.symbol)
     except SymgradError as error:
         raise SymgradError(f"{what}: {error.message}", node.where) from None
+    except (ValueError, TypeError, AssertionError):
+        if not node.expr.has(sympy.Piecewise):
+            raise
+        raise _nested_choice(what, node) from None
     if expr.has(sympy.zoo, sympy.nan):
         raise SymgradError(
             f"∂{node.name}/∂{parent} is undefined ({expr}); check the definition of {node.name!r}",

@@ -649,7 +649,7 @@ def _norm(a: _Arguments):
     a.only("dtype", None)
     x = a["input"]
     squares = T.sum(x * x, axis=_dims(a.raw("dim")), keepdims=a.raw("keepdim"))
-    return F["sqrt"](squares)
+    return T.norm_sqrt(squares, a.call.name)  # its gradient 0 at 0, as torch's
 
 
 def _norm_ord(a: _Arguments):

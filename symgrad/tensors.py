@@ -197,9 +197,10 @@ def elementwise(function: Callable, *operands, what: str = "an elementwise opera
     """
     try:
         return _elementwise(function, operands, what, fuse=True)
-    except AssertionError:
+    except (AssertionError, ValueError, TypeError):
         # SymPy cannot build a choice whose condition holds another choice (where() compares
-        # a where()); unfused, the inner one stays an operand of its own
+        # a where(); elu's x > 0 of a where() of a clamp fails in its rewriting, with a
+        # ValueError); unfused, the inner one stays an operand of its own
         try:
             return _elementwise(function, operands, what, fuse=False)
         except AssertionError:
@@ -971,12 +972,19 @@ def var(a, axis=None, keepdims=False, ddof=0, **keywords):
 
 
 def std(a, axis=None, keepdims=False, ddof=0, **keywords):
-    """np.std: the square root of var."""
+    """np.std: the square root of var, whose derivative is 0 where it is 0 (norm_sqrt's record:
+    PyTorch's convention where every entry is equal)."""
     _no_keywords("std", keywords)
-    variance = var(a, axis=axis, keepdims=keepdims, ddof=ddof)
-    if isinstance(variance, Tensor):
-        return Tensor(elementwise(sympy.sqrt, variance, what="std"))
-    return sympy.sqrt(variance)
+    return norm_sqrt(var(a, axis=axis, keepdims=keepdims, ddof=ddof), "std")
+
+
+def norm_sqrt(squares, what: str):
+    """√ of a sum of squares, entry by entry, with the derivative PyTorch takes at 0."""
+    from .rules.functions import norm_sqrt as root  # the rule table is downstream of tensors
+
+    if is_matrix(squares):
+        return Tensor(elementwise(root, squares, what=what))
+    return root(squares)
 
 
 def cumsum(a, axis=None, **keywords):
@@ -1061,7 +1069,7 @@ def norm(a, ord="fro"):
     array = _array(a, "norm")
     shape = shape_of(array)
     if ord == "fro" or (ord == 2 and (len(shape) == 1 or 1 in shape)):
-        return sympy.sqrt(sum_squares_of(array))
+        return norm_sqrt(sum_squares_of(array), "norm")
     if ord == 2 and len(shape) == 2:
         return SpectralNorm(array)
     raise SymgradError(f"norm: ord must be 'fro' or 2 (of a vector or a matrix), got {ord!r}")

@@ -164,6 +164,17 @@ class cbrt(Primitive):
     nargs = 1
 
 
+class norm_sqrt(Primitive):
+    """√x of a sum of squares (a std, a 2-norm): its derivative is taken as 0 where the root is
+    0, as PyTorch's std and vector_norm take it (their cone point, where √'s 1/(2·0) would
+    meet the sum's 0 and give NaN)."""
+
+    nargs = 1
+
+    def _eval_is_nonnegative(self):
+        return True if self.args[0].is_extended_real else None
+
+
 class hypot(Primitive):
     """√(x² + y²) without overflow."""
 
@@ -398,6 +409,13 @@ def _power_derivative(ans, x, n):
         return (n * x ** (n - 1), sympy.S.Zero)
     by_exponent = ans * log(x) if x.is_positive else xlogy(ans, x)
     return (n * x ** (n - 1), by_exponent)
+
+
+def _norm_sqrt_derivative(ans, x):
+    """1/(2√x), and 0 where √x = 0 (PyTorch's std_backward and norm_backward mask it there);
+    the condition reads the root where it is a name (a node's σ), else the shorter argument."""
+    positive = ans > 0 if isinstance(ans, sympy.Symbol) else x > 0
+    return (Piecewise((1 / (2 * ans), positive), (0, True)),)
 
 
 def _sqrt_code(module: str):
@@ -742,6 +760,21 @@ def _f_xlogy(x, y):
         build=sqrt, matches=lambda e: e.exp == sympy.S.Half, domains=("positive", None),
         numpy="np.sqrt(#1)", torch="torch.sqrt(#1)", python="math.sqrt(#1)",
         latex=r"\sqrt{#1}", text="√(#1)",
+    ),
+    Rule(
+        "norm_sqrt", norm_sqrt, "power",
+        "√x of a sum of squares (std, 2-norm); derivative 0 where it is 0, as PyTorch takes it",
+        (_x,), ((0.7,), (2.5,)),
+        derivative=_norm_sqrt_derivative, definition=lambda x: sqrt(x), domains=("nonnegative",),
+        numpy="np.sqrt(#1)", torch="_norm_sqrt(#1)", python="math.sqrt(#1)",
+        latex=r"\sqrt{#1}", text="√(#1)",
+        helpers={"torch": {"_norm_sqrt": """\
+def _norm_sqrt(x):
+    # √x whose gradient is 0 where x = 0, as torch.std and torch.linalg.vector_norm take it
+    positive = x > 0
+    return torch.where(positive, torch.sqrt(torch.where(positive, x, 1.0)), 0.0)
+"""}},
+        public=False,
     ),
     Rule(
         "pow", sympy.Pow, "power", "power x^y (x > 0 unless y is whole)", ("x", "y"),
