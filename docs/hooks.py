@@ -315,9 +315,9 @@ def _report_html(arguments: str) -> str:
     """``symgrad verify ARGUMENTS`` run in this process, its report as an HTML table."""
     import shlex
 
+    from symgrad.checking.verify import verify
     from symgrad.cli import load_derivation, main
     from symgrad.loader import load_function
-    from symgrad.verify import verify
 
     command = main.commands["verify"]
     cwd = os.getcwd()

@@ -8,6 +8,8 @@ them, prove them right, and write the derivation out as a worked example.
                                                                       finite differences)
 """
 
+from .checking.testing import assert_gradients
+from .checking.verify import Report, verify
 from .codegen import CompiledGradient, Trace, compile
 from .derivation import Adjoint, ChainTerm, Derivation, LocalGradient, Partial, derive
 from .errors import SymgradError
@@ -54,8 +56,6 @@ from .tensors import max as max
 from .tensors import min as min
 from .tensors import prod as prod
 from .tensors import sum as sum
-from .testing import assert_gradients
-from .verify import Report, verify
 from .version import __version__
 
 # Every function of the rule table by its NumPy name (sigmoid, tanh, arcsin, erf, maximum, …),
@@ -140,5 +140,5 @@ def __getattr__(name: str):
     if name == "strategies":
         import importlib
 
-        return importlib.import_module(".strategies", __name__)
+        return importlib.import_module(".checking.strategies", __name__)
     raise AttributeError(f"module 'symgrad' has no attribute {name!r}")

@@ -443,8 +443,8 @@ def verify_command(file, model_name, wrt, points, dtype, device, against, seed, 
     """Prove the gradient right against autograd and finite differences.
 
     Exit status 0 when everything agrees, 1 when something does not, 2 on bad input."""
+    from .checking.verify import verify
     from .loader import load_function
-    from .verify import verify
 
     derivation = load_derivation(file, model_name, wrt)
     function = load_function(against) if against else None

@@ -1,9 +1,7 @@
-"""Where each variable of a model may take its values, and random points drawn there.
-
-A variable's domain is what the model declares (``m.params("p", domain="probability")``)
-met with what its expressions need: the argument of ``log`` positive, of ``sqrt`` non-negative,
-the probability of ``bce`` in (0, 1) and its target in [0, 1]. The verifier draws its random
-points here; ``symgrad.strategies`` draws the same points for Hypothesis.
+"""Where each variable of a model may take its values: what the model declares
+(``m.params("p", domain="probability")``) and what its expressions need (the argument of
+``log`` positive, of ``sqrt`` non-negative, the probability of ``bce`` in (0, 1) and its target
+in [0, 1]). The checking wing draws its points inside them (``symgrad.checking.points``).
 """
 
 from __future__ import annotations
@@ -213,25 +211,6 @@ def as_needed(spec) -> Domain:
     return NAMED[spec]
 
 
-def domains_of(derivation) -> dict[str, Domain]:
-    """Every variable's domain: declared, met with what the expressions need."""
-    needs = needed_domains(derivation)
-    out = {}
-    for variable in derivation.variables:
-        declared = variable.domain if variable.domain is not None else REAL
-        needed = needs.get(variable.name, REAL)
-        if declared is LABELS:  # whole numbers, as many as the one-hot or the indexed axis says
-            if needed.values is None:
-                raise SymgradError(
-                    f"{variable.name} is declared labels, but no one_hot, cross_entropy or "
-                    "index says how many classes; declare domain=('labels', C)",
-                    variable.where,
-                )
-            declared = needed
-        out[variable.name] = declared.meet(needed, variable.name)
-    return out
-
-
 def check_labels(derivation, point: Mapping, what: str) -> None:
     """Class labels at ``point`` are whole numbers 0 … C − 1, as one_hot, cross_entropy or an
     index reads them; anything else (a random normal draw, a label past C) is one line."""
@@ -248,42 +227,3 @@ def check_labels(derivation, point: Mapping, what: str) -> None:
             "random= draws them",
             derivation.variable(name).where,
         )
-
-
-# --- random points -----------------------------------------------------------------------------
-
-
-def shapes_of(derivation, example: Mapping | None = None) -> dict[str, tuple[int, ...]]:
-    """The array shape of each argument: the example's (a batch for a scalar model) or the
-    declared one."""
-    example = derivation.example if example is None else example
-    shapes = {}
-    for name in derivation.arguments:
-        if name in example:
-            shapes[name] = np.shape(example[name])
-        else:
-            shapes[name] = derivation.variable(name).shape
-    return shapes
-
-
-def scales_of(derivation, example: Mapping | None = None) -> dict[str, float]:
-    """How widely to spread each unbounded variable: the size of its example value, at least 1."""
-    example = derivation.example if example is None else example
-    out = {}
-    for name in derivation.arguments:
-        value = example.get(name)
-        rms = float(np.sqrt(np.mean(np.square(value)))) if value is not None else 0.0
-        out[name] = max(1.0, rms) if math.isfinite(rms) else 1.0
-    return out
-
-
-def random_point(derivation, rng: np.random.Generator, domains=None, shapes=None, scales=None):
-    """One point: every argument drawn inside its domain, float64, shaped as ``shapes_of``."""
-    domains = domains or domains_of(derivation)
-    shapes = shapes if shapes is not None else shapes_of(derivation)
-    scales = scales or scales_of(derivation)
-    point = {}
-    for name in derivation.arguments:
-        value = domains[name].sample(rng, shapes[name], scales[name])
-        point[name] = float(value) if np.ndim(value) == 0 else np.asarray(value, np.float64)
-    return point

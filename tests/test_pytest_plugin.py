@@ -80,7 +80,7 @@ def test_fixture_passes_a_right_gradient_and_fails_a_wrong_one_with_a_table(pyte
     assert "mismatch ∂L/∂w at the example and 20 more point(s)" in out
     assert "first wrong node s (or z" in out
     assert "variable  shape" in out  # the per-parameter table
-    assert "symgrad/verify.py" not in out  # a table, not a traceback into symgrad
+    assert "symgrad/checking/verify.py" not in out  # a table, not a traceback into symgrad
 
 
 HYPOTHESIS_TEST = """\

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import symgrad
 from symgrad import Model, bce, log, sigmoid, sqrt, strategies
+from symgrad.checking.points import domains_of
 from symgrad.cli import main
-from symgrad.domains import domains_of
 from symgrad.errors import SymgradError
 
 from .conftest import EXAMPLES, example_path, load_example
@@ -412,13 +412,12 @@ def test_a_gradient_that_is_zero_is_judged_on_its_neighbours_scale():
 def test_without_torch_finite_differences_still_catch_a_wrongly_zero_gradient(monkeypatch):
     """The symbolic side itself wrong (∂z2/∂b2 taken as 0) and no autograd: the finite
     differences resolve the real derivative and call it a mismatch, not noise."""
-    import importlib
-
     import sympy
+
+    from symgrad.checking import verify as verify_module  # the module, not the function
 
     from .support.mutations import with_local
 
-    verify_module = importlib.import_module("symgrad.verify")  # the module, not the function
     monkeypatch.setattr(verify_module, "torch_available", lambda: False)
     d = symgrad.derive(load_example("seed003_two_layer_sigmoid.py"))
     broken = with_local(d, "z2", "b2", lambda e: sympy.S.Zero).derivation
@@ -535,7 +534,7 @@ def test_labels_of_one_hot_are_drawn_as_whole_numbers_in_range():
     """Random points for a vector of class labels (cross_entropy with integer targets, no domain
     declared): the classes 0..C-1, as one_hot and F.cross_entropy need. It was N(0, 1), and
     verify ended in torch's IndexError."""
-    from symgrad.domains import random_point
+    from symgrad.checking.points import random_point
     from symgrad.loader import load_model
 
     from .support.corpus import CORPUS

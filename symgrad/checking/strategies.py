@@ -27,9 +27,10 @@ except ImportError as error:  # pragma: no cover - hypothesis is in the test ext
         "symgrad.strategies needs Hypothesis: pip install hypothesis (or 'symgrad[test]')"
     ) from error
 
-from .derivation import Derivation, derive
-from .domains import Domain, domains_of, scales_of, shapes_of
-from .model import Model
+from ..derivation import Derivation, derive
+from ..domains import Domain
+from ..model import Model
+from .points import domains_of, scales_of, shapes_of
 
 SPREAD = 4.0  # an unbounded variable takes values within this many of its scales
 
@@ -71,7 +72,7 @@ def points(model: Model | Derivation, *, finite: bool = True) -> st.SearchStrate
     )
     if not finite:
         return strategy
-    from .codegen import compile
+    from ..codegen import compile
 
     forward = compile(d, "numpy").forward
 

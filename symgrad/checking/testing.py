@@ -1,6 +1,6 @@
 """Gradient checks for a test suite: ``assert_gradients`` fails with a table a person can act on.
 
-    from symgrad.testing import assert_gradients
+    from symgrad import assert_gradients
 
     def test_my_backward():
         assert_gradients("models/mlp.py", against=my_backward)
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 
-from .derivation import Derivation
-from .model import Model
+from ..derivation import Derivation
+from ..model import Model
 from .verify import Report, verify
 
 
@@ -26,7 +26,7 @@ def assert_gradients(
     ``options`` go to ``symgrad.verify`` (``points``, ``dtype``, ``device``, ``seed``, ``wrt``,
     ``at``). Returns the report when everything agrees."""
     if isinstance(model, (str, os.PathLike)):
-        from .loader import load_model
+        from ..loader import load_model
 
         model = load_model(os.fspath(model))
     report = verify(model, against=against, **options)

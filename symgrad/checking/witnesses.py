@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..codegen import CompiledGradient, compile
+from ..derivation import Derivation
+from ..errors import SymgradError
 from . import finite_differences as fd
-from .codegen import CompiledGradient, compile
-from .derivation import Derivation
-from .errors import SymgradError
 
 
 @dataclass

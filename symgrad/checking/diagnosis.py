@@ -1,11 +1,10 @@
-"""What a disagreement means: the pattern of a wrong gradient, where in the chain it enters, and
-whether a point sits on a kink.
+"""What a disagreement means: the pattern of a wrong gradient and where in the chain it enters.
 
-The verifier (``symgrad.verify``) finds *that* a claimed gradient differs from the symbolic
-one; this module says *how*: ``off by ×2``, ``sign flipped``, ``transposed``, ``missing term``,
-and the first node, in backward order, whose adjoint is wrong. Patterns are tested as
-hypotheses: each is a changed derivation, compiled and evaluated at the same points, and a
-hypothesis is reported only when it reproduces every claimed gradient there.
+The judges find *that* a claimed gradient differs from the symbolic one; this module says
+*how*: ``off by ×2``, ``sign flipped``, ``transposed``, ``missing term``, and the first node,
+in backward order, whose adjoint is wrong. Patterns are tested as hypotheses: each is a changed
+derivation, compiled and evaluated at the same points, and a hypothesis is reported only when
+it reproduces every claimed gradient there.
 """
 
 from __future__ import annotations
@@ -18,13 +17,12 @@ from fractions import Fraction
 
 import numpy as np
 import sympy
-from sympy.core.function import Application
 
-from .arrays import show_shape
-from .codegen import compile
-from .derivation import Adjoint, ChainTerm, Derivation
-from .rules import rule_for
-from .tensors import Elementwise
+from ..arrays import show_shape
+from ..codegen import compile
+from ..derivation import Adjoint, ChainTerm, Derivation
+from .report import Finding
+from .tolerance import loose_close
 
 # --- patterns between two arrays ----------------------------------------------------------------
 
@@ -264,66 +262,111 @@ def first_wrong_adjoint(
     return None
 
 
-# --- kinks -------------------------------------------------------------------------------------
+# --- where a claim's mismatches enter ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Kink:
-    node: str
-    function: str  # relu, abs, max, …
-    argument: float  # the value of the kink argument nearest its kink
-    entry: tuple[int, ...]
-    relative: float  # |argument| relative to the typical size of that argument
-
-
-def kink_evaluator(derivation: Derivation) -> Callable[[Mapping], list[tuple[str, np.ndarray]]]:
-    """A function of a point's node and variable values giving, for every kink of the model,
-    the values of its argument (zero exactly at the kink)."""
-    from .codegen import evaluator
-
-    nodes = [node for node, _ in derivation.kinks]
-    compute = evaluator([expr for _, expr in derivation.kinks], f"{derivation.model}.kinks")
-
-    def evaluate(values: Mapping) -> list[tuple[str, np.ndarray]]:
-        arguments = compute({k: np.asarray(v) for k, v in values.items()})
-        return [(node, np.asarray(a, np.float64)) for node, a in zip(nodes, arguments, strict=True)]
-
-    return evaluate
-
-
-def nearest_kink(derivation: Derivation, arguments: list[tuple[str, np.ndarray]]) -> Kink | None:
-    best = None
-    for node, values in arguments:
-        scalar = np.ndim(values) == 0
-        values = np.atleast_1d(values)
-        # relative to the argument's typical size, and to 1 (a lone scalar argument has no
-        # size of its own to be small against)
-        typical = max(float(np.sqrt(np.mean(values**2))), 1.0)
-        flat = int(np.argmin(np.abs(values)))
-        entry = np.unravel_index(flat, values.shape)
-        value = float(values[entry])
-        kink = Kink(
-            node,
-            _function_of(derivation, node),
-            value,
-            () if scalar else tuple(map(int, entry)),
-            abs(value) / typical,
+def locate(d: Derivation, mismatched, points, findings: list[Finding], oracle, autograd) -> None:
+    """Name the first wrong node and the pattern of each claim's mismatches, in ``findings``.
+    ``mismatched`` holds (point index, claim, claimed gradient, expected gradient) for every
+    point where a claim was wrong. A pattern must hold at every point where the claim was
+    wrong, not at one (any two scalars differ by a factor)."""
+    by_claim: dict[str, list] = {}
+    for case in mismatched:
+        by_claim.setdefault(case[1].label, []).append(case)
+    node_names = {n.name for n in d.nodes}
+    for label, cases in by_claim.items():
+        index0, claim, claimed0, expected0 = cases[0]
+        wrong = {f.variable for f in findings if f.is_failure and f.source == label}
+        node, alternatives = None, ()
+        if claim.trace is not None:  # both computations show every adjoint: compare them
+            try:
+                node = first_wrong_adjoint(
+                    d,
+                    claim.trace(points[index0]),
+                    oracle.trace(**points[index0]).values,
+                    loose_close,
+                )
+            except Exception:  # a trace that cannot be taken leaves the other clues
+                node = None
+        patterns = {name: _pattern_over_points(name, cases) for name in wrong}
+        for name in wrong:
+            pattern = patterns[name]
+            if autograd is not None and (pattern is None or "entries wrong" in pattern):
+                patterns[name] = _summed_axes(d, name, cases, points, autograd) or pattern
+        ratios = []
+        for name in sorted(wrong):
+            want, got = expected0[name], claimed0[name]
+            if got.shape == want.shape and np.vdot(want, want):
+                ratios.append(float(np.vdot(got, want) / np.vdot(want, want)))
+        hypothesis = explain(
+            d, [c[2] for c in cases], [points[c[0]] for c in cases], loose_close, ratios
         )
-        if best is None or kink.relative < best.relative:
-            best = kink
-    return best
+        first, same = entry_region(d, wrong)
+        if node is None and hypothesis is not None:  # a tested explanation: it says where
+            node = hypothesis.node if hypothesis.node in node_names else None
+            alternatives = tuple(same) if node is not None and first == node else ()
+        elif node is None:  # which gradients are wrong is the only clue
+            node, alternatives = first, tuple(same)
+        for i, f in enumerate(findings):
+            if not (f.is_failure and f.source == label and f.variable in wrong):
+                continue
+            pattern = hypothesis.pattern if hypothesis is not None else patterns[f.variable]
+            detail = f.detail
+            if node is None:
+                consumers = [t.consumer for t in d.adjoint(f.variable).terms]
+                steps = ", ".join(f"∂{c}/∂{f.variable}" for c in consumers)
+                why = (
+                    f"the loss does not depend on {f.variable}: its gradient is 0"
+                    if not consumers
+                    else "no node's adjoint explains it (the other gradients through the same "
+                    f"nodes are right): the mistake is in the last step ({steps})"
+                )
+                detail = (detail + "; " if detail else "") + why
+            findings[i] = dataclasses.replace(
+                f, node=node, alternatives=alternatives, pattern=pattern, detail=detail
+            )
 
 
-def _function_of(derivation: Derivation, node: str) -> str:
-    names = []
-    for e in sympy.preorder_traversal(derivation.node(node).expr):
-        if isinstance(e, Elementwise):
-            e = e.template.expr
-            for inner in sympy.preorder_traversal(e):
-                rule = rule_for(inner) if isinstance(inner, Application) else None
-                if rule is not None and rule.kink is not None:
-                    names.append(rule.name)
-        rule = rule_for(e) if isinstance(e, Application) else None
-        if rule is not None and rule.kink is not None:
-            names.append(rule.name)
-    return "/".join(dict.fromkeys(names)) or "kink"
+def _summed_axes(d: Derivation, name: str, cases, points, autograd) -> str | None:
+    """A broadcast variable (a bias) whose claimed gradient sums over the wrong axes, at
+    every point where it was wrong."""
+    shape = tuple(d.variable(name).shape or ())
+    broadcasts = []
+    for term in d.adjoint(name).terms:
+        full = tuple(d.node(term.consumer).shape or ())
+        if shape and full != shape and full not in broadcasts:
+            try:
+                if np.broadcast_shapes(shape, full) == full:
+                    broadcasts.append(full)
+            except ValueError:
+                continue
+    for full in broadcasts:
+        found = set()
+        for index, _, claimed, expected in cases:
+            each = autograd.contributions(points[index], name, full)
+            if each is None:
+                break
+            found.add(summed_axes(each, claimed[name], expected[name], loose_close))
+        if len(found) == 1 and None not in found:
+            return found.pop()
+    return None
+
+
+def _pattern_over_points(name: str, cases) -> str | None:
+    """The pattern of one variable's claimed gradient that holds at every point where it was
+    wrong: the same pattern at each, or a factor that holds over all of them together."""
+    got = [c[2][name] for c in cases]
+    want = [c[3][name] for c in cases]
+    singles = [array_pattern(g, w, loose_close) for g, w in zip(got, want, strict=True)]
+    if singles[0] is not None and all(p == singles[0] for p in singles):
+        return singles[0]
+    if all(g.shape == w.shape for g, w in zip(got, want, strict=True)):
+        stacked = array_pattern(
+            np.concatenate([g.ravel() for g in got]),
+            np.concatenate([w.ravel() for w in want]),
+            loose_close,
+        )
+        if stacked is not None and "entries wrong" not in stacked:
+            return stacked
+    counts = [p for p in singles if p is not None and "entries wrong" in p]
+    return counts[0] if counts and len(counts) == len(singles) else None

@@ -1,5 +1,5 @@
 """The pytest plugin (registered by the ``pytest11`` entry point): the fixture
-``verify_gradients``, ``symgrad.testing.assert_gradients`` that fails a test with the report's
+``verify_gradients``, ``symgrad.assert_gradients`` that fails a test with the report's
 table instead of a traceback.
 
     def test_backward(verify_gradients):
@@ -17,8 +17,8 @@ import pytest
 @pytest.fixture(scope="session")  # no state per test: usable under Hypothesis's @given
 def verify_gradients():
     """``verify_gradients(model, against=None, **options) -> Report``: see
-    ``symgrad.testing.assert_gradients``."""
-    from symgrad.testing import GradientMismatch, assert_gradients
+    ``symgrad.assert_gradients``."""
+    from symgrad.checking.testing import GradientMismatch, assert_gradients
 
     def check(model, against=None, **options):
         __tracebackhide__ = True
