@@ -247,6 +247,7 @@ def _subscript(text: str) -> str:
     return "_" + text
 
 
+@lru_cache(maxsize=2**16)  # a worked example writes each name many times
 def text_name(name: str) -> str:
     """``sigma1`` → ``σ₁``, ``x_hat`` → ``x̂``, ``E_total`` → ``Eₜₒₜₐₗ``,
     ``W1_1_2`` → ``(W₁)₁,₂``, ``layer1_0_weight`` → ``layer1.0.weight``."""

@@ -184,7 +184,7 @@ def schedule_cse(assignments: list[Assignment]) -> list[Assignment]:
             ),
         )
 
-    hidden = [hide(a.expr) for a in assignments]
+    hidden = [hide(a.expr) if a.expr.has(Elementwise) else a.expr for a in assignments]
     shown = {symbol: template for template, symbol in templates.items()}
     nodes = [e for expr in hidden for e in sympy.preorder_traversal(expr)]
     if len(nodes) > SYMPY_CSE_NODES or any(

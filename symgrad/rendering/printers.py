@@ -511,13 +511,17 @@ def _natural_order(expr: sympy.Add) -> list:
 
 @functools.lru_cache(maxsize=4096)  # a worked example prints each sum two or three times
 def _natural_order_of(expr: sympy.Add) -> tuple:
-    padded = {
-        s: sympy.Symbol(re.sub(r"\d+", lambda m: m.group().zfill(6), s.name), **s.assumptions0)
+    numbered = [
+        s
         for s in expr.free_symbols
         if isinstance(s, sympy.Symbol) and any(ch.isdigit() for ch in s.name)
-    }
-    if not padded:
+    ]
+    if len(numbered) < 2:  # padding one name's digits moves it past no other name
         return tuple(expr.as_ordered_terms())
+    padded = {
+        s: sympy.Symbol(re.sub(r"\d+", lambda m: m.group().zfill(6), s.name), **s.assumptions0)
+        for s in numbered
+    }
     back = {v: k for k, v in padded.items()}
     return tuple(term.xreplace(back) for term in expr.xreplace(padded).as_ordered_terms())
 

@@ -319,12 +319,34 @@ SMOOTH_AS_WRITTEN = frozenset(
 )
 
 
-def _plain_argument(arg) -> bool:
-    """An argument SymPy's evaluation of exp, tanh, … leaves as it is: not a number, no sign
-    to pull out (tanh(−x) → −tanh(x), the form the rest of SymPy expects), not a function
-    that could cancel (exp(log(x)) → x)."""
+def _plain_argument(arg, function) -> bool:
+    """An argument SymPy's evaluation of ``function`` (exp, tanh, …) leaves as it is: not a
+    number, no sign to pull out (tanh(−x) → −tanh(x), the form the rest of SymPy expects), not
+    a function that could cancel (exp(log(x)) → x), no period of π to drop (sin(x + 2π)), no
+    number for exp to split off (exp(x + 1.5) → e^1.5·exp(x))."""
     arg = sympy.sympify(arg)
-    return not (arg.is_Number or isinstance(arg, sympy.Function) or arg.could_extract_minus_sign())
+    if arg.is_Number or isinstance(arg, sympy.Function) or arg.atoms(sympy.NumberSymbol):
+        return False
+    if isinstance(arg, sympy.Add):
+        if function is sympy.exp and any(term.is_Number for term in arg.args):
+            return False
+        if all(_signless(term) for term in arg.args):
+            return True  # what SymPy's sign test concludes for such a sum, without assumptions
+    return not arg.could_extract_minus_sign()
+
+
+def _signless(term) -> bool:
+    """A term with no minus sign to pull out, told from its form alone: a name, a positive
+    number (a float's sign from its value: a fresh Float's assumptions cost 0.1 ms), a product
+    with a positive number first, a function."""
+    if term.is_Symbol or isinstance(term, sympy.Function):
+        return True
+    if term.is_Number:
+        return (term.is_Float or term.is_Rational) and float(term) > 0
+    if isinstance(term, sympy.Mul):
+        first = term.args[0]
+        return not first.is_Number or _signless(first)
+    return False
 
 
 def entry_by_entry(function: Callable, name: str | None = None) -> Callable:
@@ -339,7 +361,7 @@ def entry_by_entry(function: Callable, name: str | None = None) -> Callable:
             )
         if any(is_matrix(a) for a in args):
             return Tensor(elementwise(lambda *a: function(*a), *args, what=name))
-        if function in SMOOTH_AS_WRITTEN and all(_plain_argument(a) for a in args):
+        if function in SMOOTH_AS_WRITTEN and all(_plain_argument(a, function) for a in args):
             # SymPy's evaluation would find nothing to rewrite, at 1 ms a call on a fresh
             # argument (tanh(w·h + 0.1) in a deep chain)
             return function(*args, evaluate=False)
