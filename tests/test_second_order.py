@@ -332,3 +332,69 @@ def test_a_value_of_the_wrong_shape_is_named():
     point = dict(d.example, X=np.zeros((7, 3)))
     with pytest.raises(SymgradError, match=r"'X' has shape \(7, 3\); model 'logreg_l2' declares"):
         hessian(d).compile().hessian(**point)
+
+
+VECTOR_MODELS = ["logreg_l2.py", "focal.py", "huber_regression.py"]
+
+
+@pytest.mark.parametrize("name", VECTOR_MODELS)
+def test_the_hessian_blocks_written_as_formulas_evaluate_to_torchs_hessian(name):
+    """Each block ∂²L/∂a∂b that the worked example writes as a formula (a model whose
+    variables are vectors or numbers), evaluated at the example point, is torch's block."""
+    from symgrad.codegen import evaluator
+    from symgrad.hessian_formula import hessian_formulas
+    from symgrad.second_order import direction_name
+
+    path = CORPUS / name
+    d = symgrad.derive(load_model(str(path)))
+    point = {n: np.asarray(v, dtype=np.float64) for n, v in d.example.items()}
+    want = _torch_hessian(d, reference_of(path), point)
+    order = hessian(d)
+    formulas = hessian_formulas(order)
+    assert formulas is not None and set(formulas) == {(a, b) for a in d.wrt for b in d.wrt}
+    zero = {direction_name(n): np.zeros(np.shape(point[n])) for n in d.wrt}
+    env = {**point, **symgrad.compile(order.second).trace(**point, **zero).values}
+    blocks = list(formulas)
+    values = evaluator([formulas[b] for b in blocks], "hessian blocks")(env)
+    sizes = [int(np.prod(np.shape(point[n]))) for n in d.wrt]
+    offsets = dict(zip(d.wrt, np.cumsum([0, *sizes]).tolist(), strict=False))
+    size = dict(zip(d.wrt, sizes, strict=True))
+    for (a, b), value in zip(blocks, values, strict=True):
+        block = want[offsets[a] : offsets[a] + size[a], offsets[b] : offsets[b] + size[b]]
+        got = np.broadcast_to(np.asarray(value, dtype=np.float64), block.shape)
+        np.testing.assert_allclose(
+            got, block, rtol=1e-9, atol=1e-9 * np.abs(want).max(), err_msg=f"{a}, {b}"
+        )
+
+
+def test_the_logistic_regression_hessian_is_written_as_the_textbook_writes_it():
+    """∂²L/∂w² = λ·∂L/∂penalty·I + Xᵀ(c ⊙ X): the penalty's identity and the data's Xᵀ diag(c) X,
+    with torch's numbers; b's blocks are 𝟙ᵀ and Xᵀ of the same c."""
+    path = CORPUS / "logreg_l2.py"
+    d = symgrad.derive(load_model(str(path)))
+    point = {n: np.asarray(v, dtype=np.float64) for n, v in d.example.items()}
+    want = _torch_hessian(d, reference_of(path), point)
+    text = symgrad.render(d, "text", hessian=True, only="hessian")
+    lines = {row.split(" = ")[0].strip(): row for row in text.splitlines() if " = " in row}
+    ww, wb, bb = lines["∂²L/∂w²"], lines["∂²L/∂w∂b"], lines["∂²L/∂b²"]
+    assert ww.split(" = ")[1].startswith("0.1000 · ∂L/∂penalty · I + Xᵀ (p ⊙ X ⊙ (1 − p) ⊙")
+    assert wb.split(" = ")[1].startswith("Xᵀ (p ⊙ (1 − p) ⊙") and "∈ ℝ³ˣ¹" in wb
+    assert bb.split(" = ")[1].startswith("𝟙ᵀ (p ⊙ (1 − p) ⊙")
+    shown = np.array(ast.literal_eval(ww.rsplit(" = ", 1)[1].replace("−", "-")))
+    np.testing.assert_allclose(shown, want[:3, :3], atol=5.1e-5)
+    assert float(bb.rsplit(" = ", 1)[1].replace("−", "-")) == pytest.approx(want[3, 3], abs=5e-5)
+
+
+def test_a_matrix_variable_has_no_block_formula_but_keeps_its_products():
+    """W's entries are not one column: its Jacobians would need Kronecker products, so the
+    section keeps to Hessian-vector products (and the matrix, when small)."""
+    d = symgrad.derive(load_example("seed003_layers.py"))
+    text = symgrad.render(d, "text", hessian=True, only="hessian")
+    assert "∂Hv/∂W₁" in text and "∂²L/∂W₁" not in text
+
+
+def test_the_hessian_blocks_compile_in_latex(pdflatex, tmp_path):
+    d = symgrad.derive(load_model(str(CORPUS / "logreg_l2.py")))
+    code, log, _ = pdflatex(symgrad.render(d, "latex", standalone=True, hessian=True), tmp_path)
+    assert code == 0, log[-1500:]
+    assert not [line for line in log.splitlines() if line.startswith("Overfull \\hbox")]

@@ -38,7 +38,10 @@ WORDS: dict[str, dict[str, str]] = {
         "hvp": "Second order: Hessian-vector products (the Hessian of a matrix model has a row "
         "and a column per entry, so symgrad gives its product with a direction v: the backward "
         "pass derived again, with Hv as the loss; the gradient of Hv is the Hessian times v; "
-        "a model of at most 10 entries ends with the matrix, over the entries in order)",
+        "where the variables are vectors or numbers, each block of second derivatives by two "
+        "variables is written out as a formula, a column times a matrix entry by entry scaling "
+        "the matrix's rows, as diag(c) X does; a model of at most 10 entries ends with the "
+        "matrix, over the entries in order)",
     },
     "ko": {
         "title": "풀이",
@@ -67,7 +70,9 @@ WORDS: dict[str, dict[str, str]] = {
         "hessian": "이계 도함수 (헤세 행렬, 행과 열은 변수 순서)",
         "hvp": "이계 도함수: 헤세 행렬-벡터 곱 (행렬 모델의 헤세 행렬은 성분마다 행과 열이 "
         "있으므로, 방향 v와의 곱을 구한다: 역전파를 Hv를 손실로 하여 다시 미분하면, Hv의 기울기가 "
-        "헤세 행렬과 v의 곱이다; 성분이 10개 이하인 모델은 끝에 그 행렬을 성분 순서대로 보인다)",
+        "헤세 행렬과 v의 곱이다; 변수가 벡터나 수이면 두 변수에 대한 이계 도함수 블록마다 식으로 "
+        "쓰고, 열벡터와 행렬의 성분별 곱은 diag(c) X처럼 행렬의 행을 곱한다; 성분이 10개 이하인 "
+        "모델은 끝에 그 행렬을 성분 순서대로 보인다)",
     },
 }
 

@@ -25,11 +25,12 @@ from ..codegen import term_name, trace_function
 from ..derivation import Adjoint, ChainTerm, Derivation, Partial, SecondPartial
 from ..domains import check_labels
 from ..errors import SymgradError
+from ..hessian_formula import hessian_formulas
 from ..model import as_value
 from ..rules import Primitive
 from ..second_order import hessian
 from ..tensors import Broadcast, add_arrays, elementwise, shape_of
-from .printers import is_small
+from .printers import SMALL_MATRIX, is_small
 
 SECTIONS = ("model", "forward", "loss", "backward", "update", "closed", "hessian", "hvp")
 # what --only may choose: a section, or the table of gradients (printed after the backward pass)
@@ -478,11 +479,40 @@ def _hessian_vector_products(order, point) -> Section:
             value = None
         shape = shape_of(adjoint.symbol) or None
         equations.append(Equation(adjoint.symbol, forms, value=value, shape=shape))
-    entries = sum(int(np.prod(first.variable(name).shape or ())) for name in first.wrt)
-    if point is not None and entries <= HESSIAN_MATRIX:  # small enough to read: the matrix,
-        matrix = order.compile().hessian(**point)  # over the flattened entries, in closed form
+    sizes = [int(np.prod(first.variable(name).shape or ())) for name in first.wrt]
+    formulas = hessian_formulas(order)
+    # the matrix (over the flattened entries, in closed form) where its numbers are shown: in
+    # full, or block by block beside the formulas
+    shown = sum(sizes) <= HESSIAN_MATRIX or (formulas and max(sizes) <= SMALL_MATRIX[0])
+    matrix = order.compile().hessian(**point) if point is not None and shown else None
+    if formulas is not None:
+        equations += _hessian_blocks(order, formulas, matrix, sizes, readable)
+    if matrix is not None and sum(sizes) <= HESSIAN_MATRIX:  # small enough to read
         equations.append(Equation(SecondPartial(first.loss.name), (), (), matrix))
     return Section("hvp", tuple(equations), omitted=tuple(omitted))
+
+
+def _hessian_blocks(order, formulas, matrix, sizes: list[int], readable) -> list[Equation]:
+    """Each block ∂²L/∂a∂b of a tensor model's Hessian as a formula, where its variables are
+    vectors or numbers (``hessian_formulas``: Xᵀ(c ⊙ X) + λI for logistic regression), with
+    its numbers where they are few."""
+    wrt, loss = order.first.wrt, order.first.loss.name
+    offsets = np.cumsum([0, *sizes])
+    equations = []
+    for i, row in enumerate(wrt):
+        for j, col in enumerate(wrt[i:], start=i):
+            value = None
+            if matrix is not None:
+                value = matrix[offsets[i] : offsets[i + 1], offsets[j] : offsets[j + 1]]
+                value = value.item() if value.size == 1 else value
+                if np.ndim(value) == 2 and not is_small(value):
+                    value = None
+            shape = (sizes[i], sizes[j]) if sizes[i] * sizes[j] > 1 else None
+            formula = formulas[row, col].xreplace(readable)
+            equations.append(
+                Equation(SecondPartial(loss, row, col), (formula,), (), value, shape=shape)
+            )
+    return equations
 
 
 def _closed_forms(derivation: Derivation, values, seconds: float) -> Section:
