@@ -27,7 +27,7 @@ from . import progress
 from . import tensors as T
 from .errors import SymgradError
 from .model import Model, Node, Variable
-from .rules import differentiate, elementwise_pullback, kinks_of, rule_for
+from .rules import differentiate, elementwise_pullback, is_choice, kinks_of, rule_for
 
 
 class Partial(sympy.Symbol):
@@ -368,39 +368,63 @@ def derive(model: Model | str | os.PathLike, wrt: Iterable[str] | str | None = N
     nodes = tuple(n for n in model.nodes if n.name in live)
     unused = tuple(n.name for n in model.nodes if n.name not in live)
 
-    notes = ()
+    notes = []
     if not loss.expr.free_symbols:  # SymPy folded it while the model was built (a − a)
-        notes = (
+        notes.append(
             f"loss {loss.name!r} is the constant {loss.expr}: it depends on no input or "
-            "parameter, so every gradient is 0",
+            "parameter, so every gradient is 0"
         )
     # Local gradients: one per edge whose parent needs an adjoint, parents in declaration order.
-    declared = [v.symbol for v in model.variables] + [n.symbol for n in model.nodes]
-    position = {symbol: i for i, symbol in enumerate(declared)}
+    position = {symbol: i for i, symbol in enumerate(_declared(model, model.nodes))}
     # only a node the chosen variables flow through needs an adjoint (with --wrt W5, not σ₁)
     needs_adjoint = set(wrt_names) | _downstream(nodes, set(wrt_names), by_symbol)
     names = _PartialNames([v.name for v in model.variables] + [n.name for n in model.nodes])
     symbol_of = {name: _symbol(model, name) for name in needs_adjoint}
     locals_: list[LocalGradient] = []
     consumers: dict[str, list[LocalGradient]] = {name: [] for name in needs_adjoint}
-    for done, node in enumerate(nodes):
+    nodes = list(nodes)
+    done = 0
+    while done < len(nodes):
+        node = nodes[done]
         progress.report("deriving", done, len(nodes), "nodes")
         parents = [
             (by_symbol[s], s)
             for s in sorted(node.expr.free_symbols, key=position.__getitem__)
             if by_symbol[s] in needs_adjoint
         ]
-        if involves_matrices(node.expr) or T.shape_of(node.symbol):
-            upstream = (
-                sympy.S.One
-                if node.is_loss
-                else partial_symbol(loss.name, node.name, node.symbol, names(loss.name, node.name))
+        try:
+            if involves_matrices(node.expr) or T.shape_of(node.symbol):
+                upstream = (
+                    sympy.S.One
+                    if node.is_loss
+                    else partial_symbol(
+                        loss.name, node.name, node.symbol, names(loss.name, node.name)
+                    )
+                )
+                new = _pullbacks(node, upstream, parents)
+            elif len(parents) > MANY_PARENTS:
+                new = _wide_local_gradients(node, parents, names)
+            else:
+                new = [_local_gradient(node, parent, symbol, names) for parent, symbol in parents]
+        except _ChoiceInChoice as failed:
+            # the node is derived as two: its inner choices named first, then the rest
+            split = _name_inner_choices(node, failed.within, names.taken)
+            nodes[done : done + 1] = split
+            notes.append(
+                f"{'loss' if node.is_loss else 'node'} {node.name!r} is derived through "
+                f"{', '.join(part.name for part in split[:-1])}, the choice another choice in "
+                "it compares, named: SymPy cannot differentiate the two as one formula"
             )
-            new = _pullbacks(node, upstream, parents)
-        elif len(parents) > MANY_PARENTS:
-            new = _wide_local_gradients(node, parents, names)
-        else:
-            new = [_local_gradient(node, parent, symbol, names) for parent, symbol in parents]
+            for part in split[:-1]:
+                by_symbol[part.symbol] = part.name
+                names.taken.add(part.name)
+                if any(by_symbol[s] in needs_adjoint for s in part.expr.free_symbols):
+                    needs_adjoint.add(part.name)
+                    symbol_of[part.name] = part.symbol
+                    consumers[part.name] = []
+            position = {symbol: i for i, symbol in enumerate(_declared(model, nodes))}
+            continue  # derive the first of them
+        done += 1
         for local in new:
             locals_.append(local)
             consumers[local.parent].append(local)
@@ -433,7 +457,7 @@ def derive(model: Model | str | os.PathLike, wrt: Iterable[str] | str | None = N
     return Derivation(
         model=model.name,
         variables=model.variables,
-        nodes=nodes,
+        nodes=tuple(nodes),
         wrt=wrt_names,
         locals=tuple(locals_),
         adjoints=tuple(adjoints),
@@ -441,7 +465,7 @@ def derive(model: Model | str | os.PathLike, wrt: Iterable[str] | str | None = N
         example=MappingProxyType(model.example_point),
         unused=unused,
         kinks=kinks,
-        notes=notes,
+        notes=tuple(notes),
         origin=model.origin,
     )
 
@@ -450,6 +474,11 @@ def derive(model: Model | str | os.PathLike, wrt: Iterable[str] | str | None = N
 # sweep over its definition, instead of one derivative per parent (each a walk of the whole
 # definition): a 100-term weighted sum then costs one walk, not a hundred.
 MANY_PARENTS = 16
+
+
+def _declared(model: Model, nodes) -> list:
+    """The symbols of the variables and of ``nodes``, in the order they are declared."""
+    return [v.symbol for v in model.variables] + [n.symbol for n in nodes]
 
 
 def _downstream(nodes, sources: set[str], by_symbol) -> set[str]:
@@ -653,9 +682,9 @@ def _shares(op, g, ans, node: Node, wanted: set) -> list[tuple]:
         except SymgradError as error:
             raise SymgradError(f"{where}: {error.message}", node.where) from None
         except (ValueError, TypeError, AssertionError):
-            if not arg.has(sympy.Piecewise):
+            if not _inner_choices(op):
                 raise
-            raise _nested_choice(where, node) from None
+            raise _ChoiceInChoice(op) from None  # derive names the inner choice a node
         out.append((arg, _scale(g, _checked(partial, op, where, node))))
     return out
 
@@ -705,13 +734,23 @@ class _NestedChoice(Exception):  # a signal to _pullbacks, never seen outside
         self.op, self.where = op, where
 
 
+class _ChoiceInChoice(Exception):  # a signal to derive, never seen outside
+    """SymPy cannot differentiate a scalar formula (``within``) whose choice compares another
+    choice (elu's x > 0 where x is a where() of a clamp): writing the inner choice back into
+    the derivative's condition fails as it does."""
+
+    def __init__(self, within):
+        super().__init__(str(within))
+        self.within = within
+
+
 def _split_at_choices(op: T.Elementwise, where: str) -> T.Elementwise:
-    """``op`` with each choice inside its template (a where(), max, abs, … that is not the
-    whole template) taken out as an operand of its own, as ``tensors.elementwise`` leaves a
-    choice unfused when a model is built: the derivative of the rest then compares a plain
-    variable (elu's x > 0), and each choice is differentiated on its own."""
+    """``op`` with each choice inside another choice of its template (the where() in elu's
+    argument) taken out as an operand of its own, as ``tensors.elementwise`` leaves a choice
+    unfused when a model is built: the derivative of the rest then compares a plain variable
+    (elu's x > 0), and each choice is differentiated on its own."""
     variables, body = op.template.variables, op.template.expr
-    choices = _outermost_choices(body, set(variables))
+    choices = _inner_choices(body)
     if not choices:
         raise _nested_choice(where, None)
     operands = dict(zip(variables, op.operands, strict=True))
@@ -733,37 +772,59 @@ def _split_at_choices(op: T.Elementwise, where: str) -> T.Elementwise:
     return T.Elementwise(template, *(operands[v] for v in kept))
 
 
-_CHOICES = (sympy.Piecewise, sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign)
+def _name_inner_choices(node: Node, within, taken: set) -> list[Node]:
+    """``node`` derived as more than one: each choice inside another choice of ``within`` (a
+    part of its definition) named as a node of its own, ``choice1 = where(…)``, before it, and
+    the node's definition reading that name, so that the outer choice's derivative compares
+    a plain symbol (elu's choice1 > 0) and each choice is differentiated on its own. What the
+    model's author would do by hand (``m.node``), and a formula of scalars has no operands to
+    take the choice out into, as ``_split_at_choices`` does for a template."""
+    named: list[Node] = []
+    for choice in _inner_choices(within):
+        if not choice.free_symbols or T.shape_of(choice):
+            continue
+        k = 1
+        while f"choice{k}" in taken:
+            k += 1
+        name = f"choice{k}"
+        taken.add(name)
+        named.append(Node(name, sympy.Symbol(name, real=True), choice, node.where))
+    if not named:
+        where = f"{'loss' if node.is_loss else 'node'} {node.name!r}"
+        raise _nested_choice(where, node)
+    chosen = {part.expr: part.symbol for part in named}
+    written = node.written.xreplace(chosen) if node.written is not None else None
+    if written is not None and written.has(*chosen):
+        written = None  # the author's order did not hold the choice as SymPy writes it
+    rest = node.expr.xreplace(chosen)
+    return [*named, Node(node.name, node.symbol, rest, node.where, node.is_loss, written)]
 
 
-def _outermost_choices(body, variables: set) -> list:
-    """The choices inside ``body`` that no other choice holds, not ``body`` itself."""
+def _inner_choices(expr) -> list:
+    """The choices (where(), max, abs, relu, …: ``is_choice``) that another choice inside
+    ``expr`` holds in its arguments, the outermost of them, not inside an Elementwise's
+    template (whose variables are no quantities)."""
     found: list = []
 
-    def visit(e, top: bool):
-        if not (e.free_symbols & variables):
+    def visit(e, held: bool):
+        if isinstance(e, sympy.Lambda) or not isinstance(e, sympy.Basic):
             return
-        if not top and (isinstance(e, _CHOICES) or _is_kinked(e)):
-            if e not in found:
-                found.append(e)
-            return
+        if is_choice(e):
+            if held:
+                if e not in found:
+                    found.append(e)
+                return
+            held = True
         for arg in e.args:
-            if isinstance(arg, sympy.Basic):
-                visit(arg, False)
+            visit(arg, held)
 
-    visit(body, True)
+    visit(expr, False)
     return found
 
 
-def _is_kinked(e) -> bool:
-    rule = rule_for(e)
-    return rule is not None and rule.kink is not None
-
-
 def _nested_choice(where: str, node: Node | None) -> SymgradError:
-    """SymPy failing to write a choice whose condition holds another choice (elu's x > 0 where
-    x is a where() of a clamp) inside one scalar formula: a template is split there instead
-    (``_split_at_choices``), a formula of scalars has no operands to split into."""
+    """SymPy failing to write a choice whose condition holds another choice, where no inner
+    choice can be taken out (the sweep of a template gave up, or none is named)."""
     return SymgradError(
         f"{where}: {T.NESTED_CHOICE.format(what='a choice')}", node.where if node else None
     )
@@ -818,9 +879,9 @@ def _local_gradient(node: Node, parent: str, parent_symbol, names) -> LocalGradi
     except SymgradError as error:
         raise SymgradError(f"{what}: {error.message}", node.where) from None
     except (ValueError, TypeError, AssertionError):
-        if not node.expr.has(sympy.Piecewise):
+        if not _inner_choices(node.expr):
             raise
-        raise _nested_choice(what, node) from None
+        raise _ChoiceInChoice(node.expr) from None  # derive names the inner choice a node
     if expr.has(sympy.zoo, sympy.nan):
         raise SymgradError(
             f"∂{node.name}/∂{parent} is undefined ({expr}); check the definition of {node.name!r}",

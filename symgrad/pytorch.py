@@ -38,7 +38,7 @@ import sympy
 from . import tensors as T
 from .errors import SymgradError
 from .model import Model
-from .rules import public_functions
+from .rules import is_choice, public_functions
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -982,6 +982,11 @@ def _returned_name(loss_fn) -> str:
     return "loss"
 
 
+# how SymPy fails to build a choice whose condition compares another (as_set of tanh's
+# relational, ExprCondPair's assertion, piecewise_fold recursing without end)
+_SYMPY_FAILURES = (AssertionError, ValueError, TypeError, RecursionError)
+
+
 class _Builder:
     def __init__(self, model: Model, trace: Trace, loss_fn):
         self.model = model
@@ -989,6 +994,7 @@ class _Builder:
         self.code_names = _names_in_code(loss_fn)
         self.trace = trace
         self.values: dict[int, object] = {}  # id(tensor) → its symgrad value
+        self.made_by: dict[int, str] = {}  # id(tensor) → the call that gave it, written inline
         self.taken: set[str] = set()
         self.bindings: dict[str, object] = {}  # symgrad name → the torch tensor it stands for
 
@@ -1105,7 +1111,7 @@ class _Builder:
             if call.name in _PASS_THROUGH:
                 call = Call(call.name, call.args[:1], {}, call.result, call.where, call.module)
             try:
-                expr = write(_Arguments(call, signature, self.value))
+                expr = self._written(call, signature, write)
             except SymgradError as error:
                 raise SymgradError(error.message, error.where or call.where) from None
             outputs = list(_tensors_in(call.result))
@@ -1126,7 +1132,44 @@ class _Builder:
                 return
             node = self._node_name(tensor)
             self.values[id(tensor)] = self.model.node(node, expr) if node else expr
+            self.made_by[id(tensor)] = call.name
         raise SymgradError("from_torch: the loss is no calculation of the function's tensors")
+
+    def _written(self, call: Call, signature: str, write: Callable):
+        """The call's result as symgrad writes it. SymPy cannot build a choice of scalars whose
+        condition compares another choice (where() of a where() of a clamp): as
+        tensors.elementwise leaves such a choice of arrays unfused, each choice the call reads
+        is then named a node of its own (where1), and the call written again."""
+        try:
+            return write(_Arguments(call, signature, self.value))
+        except _SYMPY_FAILURES:
+            if not self._name_choices(call):
+                raise
+        try:
+            return write(_Arguments(call, signature, self.value))
+        except _SYMPY_FAILURES:
+            raise SymgradError(T.NESTED_CHOICE.format(what=call.name), call.where) from None
+
+    def _name_choices(self, call: Call) -> bool:
+        """Name each scalar the call reads that holds a choice, written inline so far."""
+        named = False
+        for tensor in _tensors_in((call.args, tuple(call.kwargs.values()))):
+            value = self.values.get(id(tensor))
+            if (
+                isinstance(value, sympy.Expr)
+                and not isinstance(value, sympy.Symbol)
+                and not T.shape_of(value)
+                and any(is_choice(e) for e in sympy.preorder_traversal(value))
+            ):
+                base = self.made_by.get(id(tensor), "")
+                base = base if _usable(f"{base}1") else "choice"
+                k = 1
+                while f"{base}{k}" in self.taken:
+                    k += 1
+                self.taken.add(f"{base}{k}")
+                self.values[id(tensor)] = self.model.node(f"{base}{k}", value)
+                named = True
+        return named
 
     def _node_name(self, tensor) -> str | None:
         """The code's name for a result, else its module's path; None: written inline."""

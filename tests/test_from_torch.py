@@ -5,6 +5,7 @@ and the hand-declared models of the lecture notes."""
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -411,6 +412,11 @@ STRUCTURAL = {  # name → a torch function of one tensor of rank ≥ 1, changin
 @example(shape=(1,), steps=["logsumexp(-1)", "where"], seed=0)  # a 0-d comparison
 @example(shape=(2, 1), steps=["transpose", "log_softmax(0)", "std(-1)"], seed=0)  # std of equals
 @example(shape=(1,), steps=["-", "tanh", "clamp", "where", "F.elu"], seed=0)  # elu of a where()
+@example(shape=(3,), steps=["amax(-1)", "tanh", "clamp", "where", "F.elu"], seed=0)  # of scalars
+@example(
+    shape=(3,), steps=["sum(-1, keepdim)", "mean(0)", "tanh", "clamp", "where", "where"], seed=1
+)
+@example(shape=(3,), steps=["where", "-", "std(-1)", "where", "where"], seed=3)  # where of a where
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     shape=st.lists(st.integers(1, 3), min_size=1, max_size=3).map(tuple),
@@ -486,6 +492,65 @@ def test_elu_of_a_where_of_a_clamp_is_derived_with_autograds_gradient_at_its_kin
         for backend in ("numpy", "torch"):
             _, got = symgrad.compile(d, backend)(x=point)
             np.testing.assert_allclose(np.asarray(got["x"]), want.numpy(), rtol=1e-12, atol=1e-15)
+
+
+LOW, HIGH = math.tanh(-0.55), math.tanh(0.9)  # clamp bounds tanh meets exactly, at -0.55 and 0.9
+
+
+def _where(_c):  # a local named with _ names no node
+    return torch.where(_c > 0, _c, 0.1 * _c)
+
+
+SCALAR_CHOICES = {  # a choice of a choice of one scalar, written inline (no name of the code's)
+    "elu": lambda s: F.elu(_where(torch.tanh(s).clamp(min=LOW, max=HIGH))),
+    "leaky_relu": lambda s: F.leaky_relu(_where(torch.tanh(s).clamp(min=LOW, max=HIGH)), 0.2),
+    "where of a where": lambda s: F.elu(_where(_where(torch.tanh(s).clamp(min=LOW, max=HIGH)) - 0.05)),
+}  # fmt: skip
+
+
+def _scalar_choice_gradients(outer: str, tops):
+    """(symgrad's, autograd's) gradient of a choice of a choice of max(x), both backends, with
+    max(x) at each of ``tops``."""
+    composition = SCALAR_CHOICES[outer]
+
+    def loss_fn(x):
+        s = x.amax(-1)
+        h = composition(s)
+        return h * h + h
+
+    m = symgrad.from_torch(loss_fn, {"x": torch.zeros(3, dtype=torch.float64)})
+    d = symgrad.derive(m)
+    # from_torch names the where() it cannot write (sub1), the derivation the one it cannot
+    # differentiate (choice1)
+    assert "choice1" in [n.name for n in d.nodes] or "sub1" in [n.name for n in m.nodes]
+    for top in tops:
+        point = np.array([top, top - 1.0, -3.0])
+        x = torch.tensor(point, requires_grad=True)
+        (want,) = torch.autograd.grad(loss_fn(x), x)
+        for backend in ("numpy", "torch"):
+            _, got = symgrad.compile(d, backend)(x=point)
+            yield np.asarray(got["x"]), want.numpy()
+
+
+@pytest.mark.parametrize("outer", sorted(SCALAR_CHOICES))
+def test_a_choice_of_a_choice_of_scalars_is_derived_through_a_named_choice(outer):
+    """SymPy can neither differentiate elu's x > 0 nor write where()'s x > 0 where x is itself
+    a where() of a clamp of tanh, in one scalar formula: the choice is named a node of its own
+    and both backends give autograd's gradient in the middle of every branch (below, inside
+    and above the clamp, each side of 0) and exactly at the kink 0."""
+    for got, want in _scalar_choice_gradients(outer, (-1.5, -0.3, 0.0, 0.4, 2.0)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="from_torch writes clamp as max then min, whose derivative is ½ where they tie; "
+    "torch's clamp passes the whole gradient at its bounds",
+)
+def test_a_choice_of_a_choice_of_scalars_has_autograds_gradient_at_the_clamps_bounds():
+    assert np.tanh(-0.55) == LOW and np.tanh(0.9) == HIGH  # max(x) meets the bounds exactly
+    for got, want in _scalar_choice_gradients("elu", (-0.55, 0.9)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.slow

@@ -202,6 +202,13 @@ def operations() -> Mapping[type, tuple[Rule, ...]]:
     return MappingProxyType({cls: tuple(rules) for cls, rules in _BY_OPERATION.items()})
 
 
+def is_choice(expr) -> bool:
+    """A where(), max, abs, relu, clip, …: an operation whose value a comparison chooses (its
+    record names a kink). SymPy cannot always write a choice that compares another choice."""
+    rule = rule_for(expr) if isinstance(expr, sympy.Basic) else None
+    return rule is not None and rule.kink is not None
+
+
 def kinks_of(expr) -> tuple:
     """Every kink argument of the non-smooth primitives inside ``expr``: expressions that are
     zero where a primitive is not differentiable (matrices of them inside an Elementwise)."""
