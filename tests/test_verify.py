@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import symgrad
@@ -306,6 +306,13 @@ def test_strategy_points_lie_inside_every_domain(point):
 
 @settings(max_examples=10, deadline=None)
 @given(point=strategies.points(load_example("seed003_two_layer_sigmoid.py")))
+@example(  # σ₃ − y ≈ 8e-8 with σ₃ ≈ y ≈ 0.5: float32's rounding of σ₃ is half the difference
+    point={
+        **dict.fromkeys(["x1", "x2", "W1", "W2", "W3", "W4", "W5", "W6", "b1", "b2"], 0.0),
+        "y": 0.49609375,
+        "b3": -0.015625,
+    }
+)
 def test_strategies_drive_verify_at_points_of_your_own(point):
     model = load_example("seed003_two_layer_sigmoid.py")
     report = symgrad.verify(model, at=[point], points=0)

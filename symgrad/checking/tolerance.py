@@ -25,7 +25,7 @@ SUBNORMAL = {
     "float64": float(np.finfo(np.float64).tiny),
     "float32": float(np.finfo(np.float32).tiny),
 }
-ROUNDING_CAP = 2.0**-12  # rounding never explains more than this relative error (4096 float32 ulps)
+ROUNDING_CAP = 2.0**-12  # rounding explains no more than this in float32 (4096 float32 ulps)
 BRANCH_FLIP = 1e-2  # a float32 entry this far off took another branch; it is not rounding
 EXPLANATION = 1e-4  # the relative error within which explanations compare (see loose_close)
 
@@ -68,13 +68,17 @@ class Tolerance:
                     diff = np.abs(np.asarray(low[name], np.float64) - self.expected[name])
                     rel = np.ravel(diff / (np.abs(self.expected[name]) + self.scale[name]))
                     # an entry whose float32 run took the other side of a kink moved by more than
-                    # rounding: the kink checks judge it, and it must not widen every tolerance
-                    rel = rel[np.isfinite(rel) & (rel <= BRANCH_FLIP)]
+                    # rounding: the kink checks judge it, and it must not widen every tolerance.
+                    # Without kinks a large move is cancellation (σ − y with σ ≈ y: float32's
+                    # rounding of σ is most of the difference), which rounding does explain.
+                    rel = rel[np.isfinite(rel) & ((rel <= BRANCH_FLIP) | (not d.kinks))]
                     if rel.size:
-                        measured[name] = min(max(measured[name], float(np.max(rel))), ROUNDING_CAP)
+                        measured[name] = min(max(measured[name], float(np.max(rel))), 1.0)
         ratio = UNIT_ROUNDOFF["float64"] / UNIT_ROUNDOFF["float32"]
+        # a float32 claim is held within ROUNDING_CAP however much float32 cancels; float64's
+        # estimate is the measurement scaled, which stays far below any wrong gradient
         return {
-            "float32": measured,
+            "float32": {k: min(v, ROUNDING_CAP) for k, v in measured.items()},
             "float64": {k: max(v * ratio, UNIT_ROUNDOFF["float64"]) for k, v in measured.items()},
         }
 
