@@ -197,6 +197,8 @@ def _sum_to(g, like, batch=()):
     """Sum the per-sample gradients g of a batch of the given shape to the shape of the variable
     they belong to; a gradient the same for every sample counts once per sample."""
     shape = np.shape(like)
+    if not shape and np.shape(g) == batch:  # a number's gradient: the sum over the batch
+        return np.sum(g)
     full = np.broadcast_shapes(np.shape(g), batch)
     if np.shape(g) == full == shape:
         return g
@@ -232,6 +234,8 @@ def _sum_to(g, like, batch=()):
     they belong to; a gradient the same for every sample counts once per sample."""
     if not isinstance(g, torch.Tensor):
         g = torch.as_tensor(g, dtype=like.dtype, device=like.device)
+    if like.dim() == 0 and g.shape == batch:  # a number's gradient: the sum over the batch
+        return g.sum()
     full = torch.broadcast_shapes(g.shape, batch)
     if g.shape == full == like.shape:
         return g
