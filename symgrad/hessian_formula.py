@@ -206,6 +206,8 @@ def _written(form: Form, size: int):
             terms.append(unwrap(elementwise(lambda a, b: a * b, coefficient, base)))
         else:
             terms.append(base if coefficient == 1 else coefficient * base)
+    if len({bool(shape_of(term)) for term in terms}) > 1:
+        raise _NoFormula  # a 1 × 1 product beside a number: SymPy adds no matrix to a scalar
     out = terms[0]
     for term in terms[1:]:
         out = out + term

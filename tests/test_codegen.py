@@ -424,3 +424,55 @@ def test_what_the_kept_path_cannot_serve_goes_the_plain_way(torch, backend, monk
     for case in cases:
         loss, _ = grad(**case)
         assert np.isfinite(float(loss))
+
+
+def test_a_python_zero_on_the_kept_path_gives_numpys_inf_not_an_exception():
+    """x/b at b = 0.0: the kept path folded 1/b into Python arithmetic, which raises where
+    NumPy gives inf (found by review)."""
+    m = Model("div")
+    x, y = m.inputs("x y")
+    w, b = m.params("w b")
+    m.loss("L", (x / b + w - y) ** 2 + symgrad.log(b) * x + w**0.3 * x)
+    grad = symgrad.compile(symgrad.derive(m))
+    xs, ys = np.linspace(-1, 1, KEPT), np.zeros(KEPT)
+    for bad in (0.0, 0):
+        loss, gradients = grad(x=xs, y=ys, w=0.5, b=bad)
+        expected_loss, expected = grad(x=xs, y=ys, w=0.5, b=np.float64(bad))
+        np.testing.assert_equal(loss, expected_loss)  # inf or nan, as NumPy gives
+        assert not np.isfinite(loss)
+        for name in ("w", "b"):
+            np.testing.assert_equal(gradients[name], expected[name])
+        np.testing.assert_equal(grad.forward(x=xs, y=ys, w=0.5, b=bad), expected_loss)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_a_spelling_that_gives_back_its_argument_keeps_it_from_being_overwritten(
+    torch, backend, monkeypatch
+):
+    """A user's stop-gradient spelled #1 returns the kept array it reads; that array was handed
+    to a later operation while the stop-gradient's value was still read (found by review)."""
+    import sympy
+
+    stop = symgrad.primitive(
+        "stop_gradient_kept",
+        lambda x: x,
+        derivative=lambda ans, x: (sympy.S.Zero,),
+        numpy="#1",
+        torch="#1.detach()",
+    )
+    m = Model("sg")
+    x, y = m.inputs("x y")
+    w, b = m.params("w b")
+    s = m.node("s", symgrad.sin(w * x))
+    h = m.node("h", stop(s))
+    k = m.node("k", symgrad.exp(b * y) + symgrad.cos(b * x))
+    m.loss("L", (k * h - y) ** 2 + h * b)
+    grad = symgrad.compile(symgrad.derive(m), backend)
+    rng = np.random.default_rng(1)
+    point = {"x": rng.uniform(-2, 2, KEPT), "y": rng.uniform(0, 1, KEPT), "w": 0.5, "b": 0.5}
+    loss, gradients = grad(**point)
+    monkeypatch.setitem(module_of(grad), "_batch_shape", lambda *_: None)
+    plain_loss, plain_gradients = grad(**point)
+    assert float(loss) == pytest.approx(float(plain_loss), rel=1e-12)
+    for name in ("w", "b"):
+        assert float(gradients[name]) == pytest.approx(float(plain_gradients[name]), rel=1e-12)

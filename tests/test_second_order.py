@@ -398,3 +398,16 @@ def test_the_hessian_blocks_compile_in_latex(pdflatex, tmp_path):
     code, log, _ = pdflatex(symgrad.render(d, "latex", standalone=True, hessian=True), tmp_path)
     assert code == 0, log[-1500:]
     assert not [line for line in log.splitlines() if line.startswith("Overfull \\hbox")]
+
+
+def test_a_number_reaching_the_loss_through_a_vector_and_directly_keeps_its_products():
+    """b's block is 𝟙ᵀ(…) (1 × 1) plus a number: no formula is written for such a sum, and the
+    section keeps to the Hessian-vector products (it raised SymPy's TypeError; found by
+    review)."""
+    m = Model("k")
+    x = m.input("x", shape=(5, 1))
+    b = m.param("b")
+    m.loss("L", T.sum(symgrad.exp(x + b**2)))
+    m.example(random=1)
+    text = symgrad.render(symgrad.derive(m), "text", hessian=True, only="hessian")
+    assert "∂Hv/∂b" in text and "∂²L/∂b² =" not in text

@@ -269,6 +269,13 @@ class KeptPlan:
         for symbol in read_at_end:
             if isinstance(self.values.get(symbol), int):
                 last_use[self.values[symbol]] = end
+        # A plain expression may give back its operand itself (a user's stop-gradient spelled
+        # #1): what it reads lives as long as what it gives.
+        for i in reversed(range(len(self.steps))):
+            step = self.steps[i]
+            if step.function is None and step.result is not None:
+                for operand in self._operands_of(step):
+                    last_use[operand] = max(last_use[operand], last_use.get(step.result, i))
         storage = dict(self.storage)
         free: list[str] = []
         kept: list[str] = []

@@ -644,6 +644,8 @@ class _Writer:
         for assignment in assignments:
             plan.assign(assignment.target, assignment.expr)
         lines, count = plan.lines(read)
+        if self.backend == "numpy":  # a Python 0.0 would raise where NumPy gives inf
+            lines[:0] = [f"{name} = np.float64({name})" for name in self.single]
         if count:
             like = f", {self.batch[0]}" if self.backend == "torch" else ""
             buffers = _tuple([f"_b{i}" for i in range(count)])[1:-1]
