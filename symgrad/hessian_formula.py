@@ -109,6 +109,8 @@ class _Jacobian:
                 return inner
             if size != 1:
                 raise _NoFormula
+            if self.size == 1:  # a number's slopes summed: a number, beside the others
+                return [(sympy.S.One, arrays.Total(_written(inner, entries)))]
             ones = sympy.Transpose(sympy.OneMatrix(entries, 1))  # 𝟙ᵀ, as a row
             return [(sympy.S.One, _times(ones, _written(inner, entries)))]
         raise _NoFormula

@@ -369,7 +369,7 @@ def test_the_hessian_blocks_written_as_formulas_evaluate_to_torchs_hessian(name)
 
 def test_the_logistic_regression_hessian_is_written_as_the_textbook_writes_it():
     """∂²L/∂w² = λ·∂L/∂penalty·I + Xᵀ(c ⊙ X): the penalty's identity and the data's Xᵀ diag(c) X,
-    with torch's numbers; b's blocks are 𝟙ᵀ and Xᵀ of the same c."""
+    with torch's numbers; b's blocks are the sum and Xᵀ of the same c."""
     path = CORPUS / "logreg_l2.py"
     d = symgrad.derive(load_model(str(path)))
     point = {n: np.asarray(v, dtype=np.float64) for n, v in d.example.items()}
@@ -379,7 +379,7 @@ def test_the_logistic_regression_hessian_is_written_as_the_textbook_writes_it():
     ww, wb, bb = lines["∂²L/∂w²"], lines["∂²L/∂w∂b"], lines["∂²L/∂b²"]
     assert ww.split(" = ")[1].startswith("0.1000 · ∂L/∂penalty · I + Xᵀ (p ⊙ X ⊙ (1 − p) ⊙")
     assert wb.split(" = ")[1].startswith("Xᵀ (p ⊙ (1 − p) ⊙") and "∈ ℝ³ˣ¹" in wb
-    assert bb.split(" = ")[1].startswith("𝟙ᵀ (p ⊙ (1 − p) ⊙")
+    assert bb.split(" = ")[1].startswith("sum(p ⊙ (1 − p) ⊙")
     shown = np.array(ast.literal_eval(ww.rsplit(" = ", 1)[1].replace("−", "-")))
     np.testing.assert_allclose(shown, want[:3, :3], atol=5.1e-5)
     assert float(bb.rsplit(" = ", 1)[1].replace("−", "-")) == pytest.approx(want[3, 3], abs=5e-5)
@@ -400,14 +400,63 @@ def test_the_hessian_blocks_compile_in_latex(pdflatex, tmp_path):
     assert not [line for line in log.splitlines() if line.startswith("Overfull \\hbox")]
 
 
-def test_a_number_reaching_the_loss_through_a_vector_and_directly_keeps_its_products():
-    """b's block is 𝟙ᵀ(…) (1 × 1) plus a number: no formula is written for such a sum, and the
-    section keeps to the Hessian-vector products (it raised SymPy's TypeError; found by
-    review)."""
+@pytest.mark.parametrize("case", ["exp(x + b²)", "tanh(c·Xw) + c²"])
+def test_a_number_reaching_the_loss_through_a_vector_and_directly_has_torchs_blocks(case):
+    """b's block is a sum over the vector's entries plus a number: written as sum(…) + …, a
+    number (a 1 × 1 𝟙ᵀ(…) beside a number raised SymPy's TypeError; found by review)."""
+    from symgrad.codegen import evaluator
+    from symgrad.hessian_formula import hessian_formulas
+    from symgrad.second_order import direction_name
+
     m = Model("k")
-    x = m.input("x", shape=(5, 1))
-    b = m.param("b")
-    m.loss("L", T.sum(symgrad.exp(x + b**2)))
-    m.example(random=1)
-    text = symgrad.render(symgrad.derive(m), "text", hessian=True, only="hessian")
-    assert "∂Hv/∂b" in text and "∂²L/∂b² =" not in text
+    rng = np.random.default_rng(3)
+    if case == "exp(x + b²)":
+        x = m.input("x", shape=(5, 1))
+        b = m.param("b")
+        m.loss("L", T.sum(symgrad.exp(x + b**2)))
+        point = {"x": rng.normal(size=(5, 1)), "b": 0.4}
+
+        def loss(x, b):
+            return torch.exp(x + b**2).sum()
+    else:
+        X = m.input("X", shape=(4, 3))
+        w = m.param("w", shape=(3, 1))
+        c = m.param("c")
+        z = m.node("z", X @ w)
+        m.loss("L", T.sum(symgrad.tanh(c * z)) + c**2)
+        point = {"X": rng.normal(size=(4, 3)), "w": rng.normal(size=(3, 1)), "c": 0.7}
+
+        def loss(X, w, c):
+            return torch.tanh(c * (X @ w)).sum() + c**2
+
+    m.example(**point)
+    d = symgrad.derive(m)
+    order = hessian(d)
+    formulas = hessian_formulas(order)
+    assert formulas is not None
+    text = symgrad.render(d, "text", hessian=True, only="hessian")
+    number = "b" if case.startswith("exp") else "c"
+    line = next(row for row in text.splitlines() if row.strip().startswith(f"∂²L/∂{number}² = "))
+    assert "sum(" in line  # the vector's slopes summed, beside the number's own term
+    tensors = {n: torch.tensor(np.asarray(v, dtype=np.float64)) for n, v in point.items()}
+    wrt = list(d.wrt)
+    sizes = [tensors[n].numel() for n in wrt]
+
+    def flat_loss(flat):
+        parts = dict(tensors)
+        for n, piece in zip(wrt, torch.split(flat, sizes), strict=True):
+            parts[n] = piece.reshape(tensors[n].shape)
+        return loss(**parts)
+
+    start = torch.cat([tensors[n].reshape(-1) for n in wrt])
+    want = torch.autograd.functional.hessian(flat_loss, start).numpy()
+    zero = {direction_name(n): np.zeros(np.shape(point[n])) for n in wrt}
+    env = {**point, **symgrad.compile(order.second).trace(**point, **zero).values}
+    blocks = list(formulas)
+    values = evaluator([formulas[k] for k in blocks], "blocks")(env)
+    offsets = dict(zip(wrt, np.cumsum([0, *sizes]).tolist(), strict=False))
+    size = dict(zip(wrt, sizes, strict=True))
+    for (a, b), value in zip(blocks, values, strict=True):
+        block = want[offsets[a] : offsets[a] + size[a], offsets[b] : offsets[b] + size[b]]
+        got = np.broadcast_to(np.asarray(value, dtype=np.float64), block.shape)
+        np.testing.assert_allclose(got, block, rtol=1e-9, atol=1e-12, err_msg=f"{a}, {b}")
