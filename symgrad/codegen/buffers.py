@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import sympy
 
 from ..rules import rule_for
-from .printers import CodePrinter
+from .printers import CodePrinter, is_atomic
 
 # An array below this many entries is served by the plain code: its temporaries come from the
 # allocator's free lists (glibc maps blocks of 128 KB and more afresh), and the calls with
@@ -125,7 +125,7 @@ class KeptPlan:
         """The value number of a per-sample expression, or a single number's printed text."""
         if not self._per_sample(expr):
             text = self.printer.doprint(expr)
-            return text if _plain(text) else f"({text})"
+            return text if is_atomic(text) else f"({text})"
         if expr.is_Symbol:
             return self.values[expr]
         if isinstance(expr, sympy.Add):
@@ -321,10 +321,6 @@ class KeptPlan:
         if step.result is not None:
             return [int(m) for m in _PLACEHOLDER.findall(step.text)]
         return []
-
-
-def _plain(text: str) -> bool:
-    return re.fullmatch(r"[\w.]+", text) is not None
 
 
 @functools.cache

@@ -22,7 +22,7 @@ _HELPER_CALL = re.compile(r"\b(_[a-z_]+)\(")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.T)?$")
 
 
-def _atomic(text: str) -> bool:
+def is_atomic(text: str) -> bool:
     return bool(_NAME.match(text)) or text.replace(".", "", 1).isdigit()
 
 
@@ -85,7 +85,7 @@ class CodePrinter(StrPrinter):
             for p in rule.printed_parts(expr)
         ]
         if isinstance(spelling, str) and not _only_call_arguments(spelling):
-            parts = [p if _atomic(p) else f"({p})" for p in parts]  # #1 * f(#1) with #1 = a + b
+            parts = [p if is_atomic(p) else f"({p})" for p in parts]  # #1 * f(#1) with #1 = a + b
         return self.use(spell(spelling, parts, expr))
 
     # A function without a record of its own (a model file's primitive declared after this
@@ -110,7 +110,7 @@ class CodePrinter(StrPrinter):
         printed = {}
         for variable, operand in zip(expr.template.variables, expr.operands, strict=True):
             text = self._print(operand)
-            printed[variable] = text if _atomic(text) else f"({text})"
+            printed[variable] = text if is_atomic(text) else f"({text})"
         self._placeholders = {**saved, **printed}
         try:
             return self._print(expr.template.expr)
